@@ -1,0 +1,51 @@
+import pc from "picocolors";
+import type { FleetEvent } from "../app/events.js";
+
+/** Output mode shared by every command: results on stdout, progress on stderr. */
+export interface Output {
+  json: boolean;
+  /** Writes the single result document (JSON mode) or human text. */
+  result(json: unknown, human: () => string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  onEvent(event: FleetEvent): void;
+}
+
+export function createOutput(json: boolean, stdout = process.stdout, stderr = process.stderr): Output {
+  const err = (s: string) => stderr.write(s + "\n");
+  return {
+    json,
+    result(doc, human) {
+      if (json) stdout.write(JSON.stringify(doc) + "\n");
+      else stdout.write(human() + "\n");
+    },
+    info: (m) => err(m),
+    warn: (m) => err(pc.yellow("warning: ") + m),
+    onEvent: (e) => renderEvent(e, err, json),
+  };
+}
+
+function renderEvent(e: FleetEvent, err: (s: string) => void, json: boolean): void {
+  if (json) {
+    // NDJSON progress on stderr keeps stdout a single document.
+    err(JSON.stringify(e));
+    return;
+  }
+  const where = e.host ? pc.dim(` [${e.host}]`) : "";
+  switch (e.type) {
+    case "step-start":
+      return;
+    case "step-done":
+      return err(`${pc.green("✓")} ${e.step.padEnd(12)} ${pc.dim(formatMs(e.durationMs))}${where}${e.detail ? " " + e.detail : ""}`);
+    case "step-fail":
+      return err(`${pc.red("✗")} ${e.step.padEnd(12)} ${pc.dim(formatMs(e.durationMs))}${where} ${e.detail}`);
+    case "warn":
+      return err(pc.yellow("warning: ") + e.message + where);
+    case "remote-line":
+      return err(pc.dim(`  ${e.host}| ${e.line}`));
+  }
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
+}

@@ -1,0 +1,44 @@
+/** How to reach one host over SSH. `hostKey` is the pinned "SHA256:…" fingerprint. */
+export interface SshTarget {
+  name: string;
+  address: string;
+  port: number;
+  user: string;
+  identityFile?: string | null;
+  hostKey?: string | null;
+}
+
+export interface ExecOptions {
+  /** Sent on the channel's stdin, then EOF. The way secrets reach a remote process. */
+  stdin?: string | Buffer;
+  /** Kills the remote process and resolves with timedOut when exceeded. */
+  timeoutMs?: number;
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  signal?: AbortSignal;
+}
+
+/** A non-zero exit is data, not an exception. */
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal?: string;
+  timedOut: boolean;
+}
+
+export interface UploadFile {
+  /** Absolute remote path. */
+  path: string;
+  content: string | Buffer;
+  /** Final mode, e.g. 0o600. The temp file is always created 0600. */
+  mode: number;
+}
+
+/** The remote side as use cases see it. Only src/remote/ssh*.ts implements it over a socket. */
+export interface RemoteShell {
+  readonly hostName: string;
+  exec(command: string, options?: ExecOptions): Promise<ExecResult>;
+  /** Atomic per file: 0600 temp file, fsync, chmod, posix-rename. Parent dirs must exist. */
+  upload(files: UploadFile[]): Promise<void>;
+}
