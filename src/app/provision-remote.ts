@@ -1,0 +1,86 @@
+import { ConflictError, RemoteCommandError } from "../errors.js";
+import type { PlanSpec } from "../domain/plans.js";
+import type { PortSet } from "../domain/ports.js";
+import { renderInstance } from "../render/index.js";
+import { cleanupStagedCommand, instancePaths, parseResultLine, runProvisionCommand } from "../remote/commands/instance.js";
+import type { RemoteShell, UploadFile } from "../remote/types.js";
+import type { HostRecord } from "../store/types.js";
+import { step } from "./events.js";
+import type { Deps } from "./ports.js";
+
+export interface Rendered {
+  configHash: string;
+  uploads: UploadFile[];
+}
+
+/** provision.sh exits 75 when another run holds the instance's lock. */
+const EXIT_LOCKED = 75;
+/** Headroom beyond the plan's health timeout for pulls, a Docker install and the log tail. */
+const SCRIPT_GRACE_MS = 10 * 60_000;
+
+export function renderFor(spec: PlanSpec, host: HostRecord, customerId: string, ports: PortSet, token: string, apiKey: string | null): Rendered {
+  const paths = instancePaths(host.remoteRoot, customerId);
+  const out = renderInstance({
+    customerId,
+    plan: spec.name,
+    planSpec: spec,
+    image: spec.image,
+    ports,
+    gatewayToken: token,
+    apiKey,
+    instanceDir: paths.dir,
+    remoteRoot: host.remoteRoot,
+  });
+  return {
+    configHash: out.configHash,
+    uploads: [
+      { path: `${paths.staged}/docker-compose.yml`, content: out.files.compose, mode: 0o644 },
+      { path: `${paths.staged}/.env`, content: out.files.env, mode: 0o600 },
+      { path: `${paths.staged}/provision.sh`, content: out.files.provisionSh, mode: 0o700 },
+    ],
+  };
+}
+
+/** Uploads the staged files and runs provision.sh; returns whether anything changed on the host. */
+export async function runProvisionScript(deps: Deps, shell: RemoteShell, host: HostRecord, customerId: string, rendered: Rendered, spec: PlanSpec) {
+  const ctx = { host: host.name, customerId };
+  await step(deps.onEvent, "upload", { ...ctx, detail: () => `${rendered.uploads.length} files` }, () => shell.upload(rendered.uploads));
+  const res = await step(deps.onEvent, "start", ctx, () =>
+    shell.exec(runProvisionCommand(host.remoteRoot, customerId), {
+      timeoutMs: spec.healthTimeoutMs + SCRIPT_GRACE_MS,
+      onStdout: lineEmitter((line) => deps.onEvent({ type: "remote-line", host: host.name, stream: "stdout", line, at: Date.now() })),
+    }),
+  );
+  const result = parseResultLine(res.stdout);
+  if (res.code === 0 && result?.status === "healthy") {
+    deps.onEvent({ type: "step-done", step: "healthy", ...ctx, at: Date.now(), durationMs: 0, detail: String(result.containerId ?? "").slice(0, 12) });
+    return { changed: result.changed !== false, containerId: String(result.containerId ?? "") };
+  }
+  await shell.exec(cleanupStagedCommand(host.remoteRoot, customerId), { timeoutMs: 15_000 }).catch(() => undefined);
+  if (res.code === EXIT_LOCKED) {
+    throw new ConflictError(`instance ${customerId} is locked on ${host.name} by another provision`, "wait for it to finish, then run the command again");
+  }
+  const reason = typeof result?.reason === "string" ? result.reason : res.timedOut ? "provision.sh timed out" : `provision.sh exited ${res.code}`;
+  throw new RemoteCommandError(host.name, "start", `instance ${customerId} did not become healthy on ${host.name}: ${reason}`, {
+    exitCode: res.code,
+    stderrTail: tail(res.stderr, 40),
+    hint: `the log tail is above; fix the cause and run the same provision again to resume`,
+  });
+}
+
+function lineEmitter(emit: (line: string) => void): (chunk: string) => void {
+  let buf = "";
+  return (chunk) => {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (!line.startsWith("CLAWFLEET_RESULT ")) emit(line);
+    }
+  };
+}
+
+function tail(text: string, lines: number): string {
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}

@@ -1,0 +1,174 @@
+import os from "node:os";
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import { ConflictError, InputError, RemoteCommandError } from "../errors.js";
+import { checkCustomerId } from "../domain/ids.js";
+import { apiKeyFingerprint, generateGatewayToken, sha256Hex } from "../domain/secrets.js";
+import { allHostPorts, portsForSlot, type PortSet } from "../domain/ports.js";
+import { instancePaths, parsePrepare, prepareCommand } from "../remote/commands/instance.js";
+import type { HostRecord, InstanceRecord } from "../store/types.js";
+import { audit, mustGetHost, parseInput, targetOf } from "./hosts.js";
+import { step } from "./events.js";
+import type { Deps } from "./ports.js";
+import { getPlan, loadPlans, defaultPlansFile, type Plans, type PlanSpec } from "../domain/plans.js";
+import { checkImageRef } from "../domain/images.js";
+import { pickHost } from "./placement.js";
+import { renderFor, runProvisionScript, type Rendered } from "./provision-remote.js";
+
+const ProvisionInput = z.object({
+  customerId: z.string(),
+  plan: z.string(),
+  host: z.string().optional(),
+  image: z.string().optional(),
+  /** The customer's Anthropic key. Library callers pass it here; the CLI reads --api-key-file or CLAWFLEET_API_KEY. */
+  apiKey: z.string().min(1).optional(),
+  dryRun: z.boolean().default(false),
+  plansFile: z.string().optional(),
+});
+export type ProvisionInput = z.input<typeof ProvisionInput>;
+
+export interface ProvisionResult {
+  customerId: string;
+  plan: string;
+  host: string;
+  instanceId: string;
+  status: string;
+  /** Shown once: only its SHA-256 is kept. */
+  gatewayToken: string;
+  url: string;
+  sshTunnel: string;
+  ports: PortSet;
+  durationMs: number;
+  changed: boolean;
+}
+
+export interface DryRunResult {
+  dryRun: true;
+  customerId: string;
+  plan: string;
+  host: string;
+  ports: PortSet;
+  files: { path: string; mode: string; content: string }[];
+  actions: string[];
+}
+
+const LEASE_MS = 15 * 60_000;
+const MAX_SLOT_MOVES = 20;
+
+/** Creates (or resumes) one customer's instance end to end. */
+export async function provision(deps: Deps, raw: ProvisionInput): Promise<ProvisionResult | DryRunResult> {
+  const started = Date.now();
+  const input = parseInput(ProvisionInput, raw);
+  const customerId = checkCustomerId(input.customerId);
+  const config = await loadPlans(input.plansFile ?? defaultPlansFile(deps.env));
+  const spec = getPlan(config, input.plan);
+  const facts: PlanSpec = { ...spec, image: input.image ? checkImageRef(input.image) : spec.image };
+  const host = input.host ? await mustGetHost(deps, input.host) : await pickHost(deps, facts.dedicatedHost);
+  if (input.dryRun) return dryRun(deps, config, facts, host, customerId, input.apiKey);
+
+  const leaseOwner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+  let row = await step(deps.onEvent, "place", { host: host.name, customerId, detail: (r) => `slot ${r.portSlot}` }, () =>
+    deps.store.instances.claim({ customerId, hostId: host.id, plan: input.plan, image: facts.image, dedicated: facts.dedicatedHost, leaseOwner, leaseMs: LEASE_MS, now: deps.clock.now() }),
+  );
+  const token = generateGatewayToken();
+  try {
+    const shell = await step(deps.onEvent, "connect", { host: host.name, customerId }, () => deps.connector.shell(targetOf(host)));
+    row = await ensureFreeSlot(deps, shell, host, row, config);
+    const ports = portsForSlot(row.portSlot!, config.basePort, config.portStep);
+    const rendered = renderFor(facts, host, customerId, ports, token, input.apiKey ?? null);
+    const outcome = await runProvisionScript(deps, shell, host, customerId, rendered, facts);
+    const done = await step(deps.onEvent, "record", { host: host.name, customerId }, () =>
+      deps.store.instances.update(customerId, {
+        status: "healthy",
+        statusReason: null,
+        configHash: rendered.configHash,
+        tokenHash: sha256Hex(token),
+        apiKeyFingerprint: input.apiKey ? apiKeyFingerprint(input.apiKey) : null,
+        expiresAt: facts.expiresAfterMs ? new Date(deps.clock.now().getTime() + facts.expiresAfterMs) : null,
+        consecutiveFailures: 0,
+        leaseOwner: null,
+        leaseUntil: null,
+      }),
+    );
+    await audit(deps, "instance.provision", customerId, "ok", `plan ${input.plan} on ${host.name}, slot ${done.portSlot}, image ${facts.image}`);
+    return {
+      customerId,
+      plan: input.plan,
+      host: host.name,
+      instanceId: done.id,
+      status: done.status,
+      gatewayToken: token,
+      url: `http://127.0.0.1:${ports.gateway}/`,
+      sshTunnel: `ssh -N -L ${ports.gateway}:127.0.0.1:${ports.gateway} -p ${host.port} ${host.user}@${host.address}`,
+      ports,
+      durationMs: Date.now() - started,
+      changed: outcome.changed,
+    };
+  } catch (err) {
+    await markFailed(deps, customerId, err);
+    throw err;
+  }
+}
+
+/** Moves to the next slot while any of the slot's ports is already taken on the host by someone else. */
+async function ensureFreeSlot(deps: Deps, shell: import("../remote/types.js").RemoteShell, host: HostRecord, row: InstanceRecord, config: Plans): Promise<InstanceRecord> {
+  const res = await shell.exec(prepareCommand(host.remoteRoot, row.customerId), { timeoutMs: 30_000 });
+  if (res.code !== 0) {
+    throw new RemoteCommandError(host.name, "prepare", `cannot create ${instancePaths(host.remoteRoot, row.customerId).dir} on ${host.name}`, {
+      exitCode: res.code,
+      stderrTail: res.stderr.slice(-2000),
+      hint: `make the remote root writable for ${host.user}: sudo mkdir -p ${host.remoteRoot} && sudo chown ${host.user} ${host.remoteRoot}`,
+    });
+  }
+  const report = parsePrepare(res.stdout);
+  if (report.ownContainer) return row;
+  const skipped: number[] = [];
+  for (let moves = 0; moves < MAX_SLOT_MOVES; moves++) {
+    const ports = portsForSlot(row.portSlot!, config.basePort, config.portStep);
+    const taken = allHostPorts(ports).filter((p) => report.listening.has(p));
+    if (taken.length === 0) return row;
+    deps.onEvent({ type: "warn", message: `slot ${row.portSlot} is taken on the host (port ${taken[0]} in use); trying the next slot`, host: host.name, customerId: row.customerId, at: Date.now() });
+    skipped.push(row.portSlot!);
+    row = await deps.store.instances.reslot(row.customerId, skipped);
+  }
+  throw new ConflictError(`no free port slot found on ${host.name} after ${MAX_SLOT_MOVES} tries`, "free ports on the host or choose another host");
+}
+
+async function markFailed(deps: Deps, customerId: string, err: unknown): Promise<void> {
+  const reason = err instanceof Error ? err.message : String(err);
+  const row = await deps.store.instances.get(customerId);
+  if (row?.status === "provisioning") {
+    await deps.store.instances.update(customerId, { status: "failed", statusReason: reason.slice(0, 500), leaseOwner: null, leaseUntil: null });
+  }
+  await audit(deps, "instance.provision", customerId, "failed", reason.slice(0, 500));
+}
+
+function dryRun(deps: Deps, config: Plans, facts: PlanSpec, host: HostRecord, customerId: string, apiKey?: string): Promise<DryRunResult> {
+  return (async () => {
+    const existing = await deps.store.instances.list({ hostId: host.id });
+    const used = existing.filter((i) => i.customerId !== customerId && i.portSlot !== null).map((i) => i.portSlot!);
+    const own = existing.find((i) => i.customerId === customerId)?.portSlot;
+    let slot = own ?? 0;
+    while (own == null && used.includes(slot)) slot++;
+    const ports = portsForSlot(slot, config.basePort, config.portStep);
+    const placeholder = "<generated at provision time, shown once>";
+    const rendered: Rendered = renderFor(facts, host, customerId, ports, placeholder, apiKey ? "<from --api-key-file>" : null);
+    const paths = instancePaths(host.remoteRoot, customerId);
+    return {
+      dryRun: true as const,
+      customerId,
+      plan: facts.name,
+      host: host.name,
+      ports,
+      files: rendered.uploads.map((f) => ({ path: f.path, mode: "0" + f.mode.toString(8), content: String(f.content) })),
+      actions: [
+        `connect to ${host.user}@${host.address}:${host.port} (host key ${host.hostKey})`,
+        `claim slot ${slot} (ports ${ports.gateway}-${ports.cdpEnd}) and check those ports are free on the host`,
+        `upload ${rendered.uploads.length} files atomically to ${paths.staged}`,
+        `run ${paths.script}: flock, compose up -d --remove-orphans as cf-${customerId}, wait for health`,
+        `record the instance (token hash only) and print the URL and token once`,
+      ],
+    };
+  })();
+}
+

@@ -1,0 +1,88 @@
+import type { Command } from "commander";
+import type { Runner } from "../main.js";
+import { withFleet, intOption } from "../fleet.js";
+
+export function registerHosts(program: Command, run: Runner): void {
+  const hosts = program.command("hosts").description("Manage the host inventory and pinned host keys");
+
+  hosts
+    .command("add <name>")
+    .description("Register a host and pin its SSH host key")
+    .requiredOption("--ssh <user@addr[:port]>", "SSH login, e.g. deploy@203.0.113.7:22")
+    .option("--identity <file>", "private key file (passphrase from CLAWFLEET_SSH_PASSPHRASE); default: ssh-agent")
+    .option("--host-key <SHA256:…>", "the host key fingerprint to pin")
+    .option("--accept-new", "trust the key the host presents now (trust on first use)")
+    .option("--remote-root <dir>", "where instances live on the host", "/opt/clawfleet")
+    .option("--shared", "part of the shared pool for free instances")
+    .option("--capacity-mb <n>", "memory available for instances", intOption("--capacity-mb"))
+    .option("--json", "print one JSON document")
+    .action((name: string, o) =>
+      run(o.json, (out) =>
+        withFleet(out, async (fleet) => {
+          const res = await fleet.hosts.add({
+            name,
+            ssh: o.ssh,
+            identityFile: o.identity,
+            hostKey: o.hostKey,
+            acceptNew: o.acceptNew,
+            remoteRoot: o.remoteRoot,
+            shared: Boolean(o.shared),
+            capacityMb: o.capacityMb,
+          });
+          if (!res.docker.ok) out.warn(res.docker.detail);
+          out.result({ host: res.host, fingerprint: res.fingerprint, docker: res.docker }, () =>
+            [`registered ${res.host.name} (${res.host.user}@${res.host.address}:${res.host.port})`, `pinned host key ${res.fingerprint}`, `docker: ${res.docker.detail}`].join("\n"),
+          );
+        }),
+      ),
+    );
+
+  hosts
+    .command("list")
+    .description("List registered hosts")
+    .option("--json", "print one JSON document")
+    .action((o) =>
+      run(o.json, (out) =>
+        withFleet(out, async (fleet) => {
+          const list = await fleet.hosts.list();
+          const { table } = await import("../table.js");
+          out.result({ hosts: list }, () =>
+            list.length === 0
+              ? "no hosts yet: add one with `clawfleet hosts add NAME --ssh USER@ADDR --accept-new`"
+              : table(
+                  ["name", "address", "user", "fingerprint", "remote root", "shared", "status"],
+                  list.map((h) => [h.name, `${h.address}:${h.port}`, h.user, h.hostKey, h.remoteRoot, h.shared ? "yes" : "no", h.dockerOk ? h.status : `${h.status} (docker not usable)`]),
+                ),
+          );
+        }),
+      ),
+    );
+
+  hosts
+    .command("remove <name>")
+    .description("Forget a host (refused while instances live on it)")
+    .option("--json", "print one JSON document")
+    .action((name: string, o) =>
+      run(o.json, (out) =>
+        withFleet(out, async (fleet) => {
+          await fleet.hosts.remove(name);
+          out.result({ removed: name }, () => `removed ${name}`);
+        }),
+      ),
+    );
+
+  hosts
+    .command("rekey <name>")
+    .description("Accept a new host key deliberately")
+    .option("--host-key <SHA256:…>", "the new fingerprint to pin")
+    .option("--accept-new", "trust the key the host presents now")
+    .option("--json", "print one JSON document")
+    .action((name: string, o) =>
+      run(o.json, (out) =>
+        withFleet(out, async (fleet) => {
+          const res = await fleet.hosts.rekey(name, { hostKey: o.hostKey, acceptNew: o.acceptNew });
+          out.result({ host: res.host, fingerprint: res.fingerprint }, () => `${name}: pinned host key ${res.fingerprint}`);
+        }),
+      ),
+    );
+}

@@ -1,0 +1,51 @@
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { InputError } from "../../errors.js";
+import type { Runner } from "../main.js";
+import { withFleet } from "../fleet.js";
+
+export function registerProvision(program: Command, run: Runner): void {
+  program
+    .command("provision")
+    .description("Create a customer's gateway instance on a host")
+    .requiredOption("--customer-id <id>", "customer id: ^[a-z][a-z0-9-]{1,31}$")
+    .requiredOption("--plan <plan>", "free, pro or enterprise (as in plans.yaml)")
+    .option("--host <name>", "registered host; default: picked by plan")
+    .option("--image <ref>", "gateway image pinned by tag or digest; default: the plan's")
+    .option("--api-key-file <file>", "file holding the customer's Anthropic API key (or set CLAWFLEET_API_KEY)")
+    .option("--plans <file>", "plans file (default: CLAWFLEET_PLANS or templates/plans.yaml)")
+    .option("--dry-run", "render and print the files and planned actions; touch nothing")
+    .option("--json", "print one JSON document as the last stdout line")
+    .action((o) =>
+      run(o.json, async (out) => {
+        const apiKey = await readApiKey(o.apiKeyFile);
+        return withFleet(out, async (fleet) => {
+          const res = await fleet.provision({
+            customerId: o.customerId,
+            plan: o.plan,
+            host: o.host,
+            image: o.image,
+            apiKey,
+            plansFile: o.plans,
+            dryRun: Boolean(o.dryRun),
+          });
+          const { humanProvision, humanDryRun } = await import("../provision-view.js");
+          out.result(res, () => ("dryRun" in res ? humanDryRun(res) : humanProvision(res)));
+        });
+      }),
+    );
+}
+
+/** The key never comes from argv: a file, or the environment. */
+async function readApiKey(file: string | undefined): Promise<string | undefined> {
+  if (!file) return process.env.CLAWFLEET_API_KEY || undefined;
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new InputError(`--api-key-file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`, "point it at a readable file that holds only the key");
+  }
+  const key = text.trim();
+  if (!key || /\s/.test(key)) throw new InputError(`--api-key-file: ${file} must hold exactly one key on one line`, "write only the key into the file");
+  return key;
+}

@@ -1,0 +1,76 @@
+/**
+ * clawfleet as a library: `const fleet = await createFleet(); await fleet.provision({...})`.
+ * Importing this module has no side effects; adapters load on first use.
+ */
+import type { Connector, Deps } from "./app/ports.js";
+import type { EventSink } from "./app/events.js";
+import type { AddHostInput, AddHostResult } from "./app/hosts.js";
+import type { HostRecord } from "./store/types.js";
+import type { DryRunResult, ProvisionInput, ProvisionResult } from "./app/provision.js";
+
+export * from "./errors.js";
+export type { FleetEvent, EventSink, StepName } from "./app/events.js";
+export type { AddHostInput, AddHostResult } from "./app/hosts.js";
+export type { HostRecord, InstanceRecord, EventRecord } from "./store/types.js";
+export type { ProvisionInput, ProvisionResult, DryRunResult } from "./app/provision.js";
+
+export interface FleetOptions {
+  /** Default: CLAWFLEET_DATABASE_URL, else SQLite under $XDG_STATE_HOME/clawfleet. */
+  databaseUrl?: string;
+  /** Receives typed progress events; never secrets. Default: ignore. */
+  onEvent?: EventSink;
+  /** Recorded on every Event row. Default "library". */
+  actor?: string;
+  /** Default: process.env. Read for CLAWFLEET_SSH_PASSPHRASE, CLAWFLEET_API_KEY, CLAWFLEET_PLANS. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Fleet {
+  hosts: {
+    add(input: AddHostInput): Promise<AddHostResult>;
+    list(): Promise<HostRecord[]>;
+    remove(name: string): Promise<void>;
+    rekey(name: string, choice: { hostKey?: string; acceptNew?: boolean }): Promise<AddHostResult>;
+  };
+  /** Creates or resumes an instance. The result's gatewayToken is shown once and never stored. */
+  provision(input: ProvisionInput): Promise<ProvisionResult | DryRunResult>;
+  /** Closes SSH connections and the database. */
+  close(): Promise<void>;
+}
+
+/** Opens the database (migrating it on first use) and returns the fleet facade. */
+export async function createFleet(options: FleetOptions = {}): Promise<Fleet> {
+  const env = options.env ?? process.env;
+  const [{ openStore }, hosts] = await Promise.all([import("./store/open.js"), import("./app/hosts.js")]);
+  const store = await openStore(options.databaseUrl ?? (env.CLAWFLEET_DATABASE_URL || undefined));
+  const connector = await sshConnector(env);
+  const deps: Deps = { store, connector, clock: { now: () => new Date() }, onEvent: options.onEvent ?? (() => {}), actor: options.actor ?? "library", env };
+  return {
+    hosts: {
+      add: (input) => hosts.addHost(deps, input),
+      list: () => hosts.listHosts(deps),
+      remove: (name) => hosts.removeHost(deps, name),
+      rekey: (name, choice) => hosts.rekeyHost(deps, name, choice),
+    },
+    provision: async (input) => (await import("./app/provision.js")).provision(deps, input),
+    async close() {
+      await connector.closeAll();
+      await store.close();
+    },
+  };
+}
+
+async function sshConnector(env: NodeJS.ProcessEnv): Promise<Connector> {
+  const { SshPool, connectSsh } = await import("./remote/index.js");
+  const passphrase = env.CLAWFLEET_SSH_PASSPHRASE;
+  const pool = new SshPool({ passphrase });
+  return {
+    shell: (target) => pool.get(target),
+    async probe(target, { acceptNew }) {
+      const conn = await connectSsh(target, { acceptNew, passphrase });
+      return { fingerprint: conn.fingerprint, shell: conn, close: () => conn.close() };
+    },
+    forget: (name) => pool.drop(name),
+    closeAll: async () => pool.closeAll(),
+  };
+}

@@ -1,0 +1,58 @@
+import { shq } from "./quote.js";
+
+/** Remote paths of one instance. `root` and `customerId` are validated before they get here. */
+export function instancePaths(root: string, customerId: string) {
+  const dir = `${root.replace(/\/+$/, "")}/instances/${customerId}`;
+  return { dir, staged: `${dir}/.staged`, script: `${dir}/.staged/provision.sh` };
+}
+
+/**
+ * One round trip before upload: create the staging dir and report TCP listeners,
+ * plus whether this instance's own project already runs (its ports are then its own).
+ */
+export function prepareCommand(root: string, customerId: string): string {
+  const { dir, staged } = instancePaths(root, customerId);
+  return [
+    "set -eu",
+    `mkdir -p ${shq(staged)} && chmod 700 ${shq(dir)} ${shq(staged)}`,
+    `echo "own=$(docker ps -q --filter label=com.docker.compose.project=${shq("cf-" + customerId)} 2>/dev/null | head -n 1)"`,
+    // /proc/net/tcp needs no extra tools; state 0A is LISTEN.
+    "awk '$4 == \"0A\" { split($2, a, \":\"); print \"listen=\" a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u",
+  ].join("\n");
+}
+
+export interface PrepareReport {
+  ownContainer: string | null;
+  listening: Set<number>;
+}
+
+export function parsePrepare(stdout: string): PrepareReport {
+  const own = /^own=(\S*)$/m.exec(stdout)?.[1] || null;
+  const listening = new Set<number>();
+  for (const m of stdout.matchAll(/^listen=([0-9A-Fa-f]+)$/gm)) listening.add(parseInt(m[1]!, 16));
+  return { ownContainer: own, listening };
+}
+
+export function runProvisionCommand(root: string, customerId: string): string {
+  return `bash ${shq(instancePaths(root, customerId).script)}`;
+}
+
+/** Drops a staging dir that a failed run left behind; never touches the live files. */
+export function cleanupStagedCommand(root: string, customerId: string): string {
+  return `rm -rf ${shq(instancePaths(root, customerId).staged)}`;
+}
+
+/** Parses provision.sh's last stdout line `CLAWFLEET_RESULT {json}`. */
+export function parseResultLine(stdout: string): Record<string, unknown> | null {
+  const lines = stdout.trimEnd().split("\n");
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const m = /^CLAWFLEET_RESULT (\{.*\})\s*$/.exec(lines[i]!);
+    if (!m) continue;
+    try {
+      return JSON.parse(m[1]!) as Record<string, unknown>;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
