@@ -1,0 +1,94 @@
+import { ConflictError, NotFoundError } from "../../src/errors.js";
+import type { EventRecord, HostRecord, InstanceRecord, Store } from "../../src/store/types.js";
+
+/** An in-memory Store with the same rules as the Prisma one, for fast app unit tests. */
+export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<string, InstanceRecord> } {
+  const hosts = new Map<string, HostRecord>();
+  const rows = new Map<string, InstanceRecord>();
+  const eventsLog: EventRecord[] = [];
+  let seq = 0;
+  const id = () => `id${++seq}`;
+  const used = (hostId: string, except: string) =>
+    new Set([...rows.values()].filter((r) => r.hostId === hostId && r.customerId !== except && r.portSlot !== null).map((r) => r.portSlot!));
+  const lowest = (taken: Set<number>) => {
+    let s = 0;
+    while (taken.has(s)) s++;
+    return s;
+  };
+  const mustRow = (c: string) => {
+    const r = rows.get(c);
+    if (!r) throw new NotFoundError(`no instance for customer ${c}`);
+    return r;
+  };
+  return {
+    kind: "sqlite",
+    eventsLog,
+    rows,
+    hosts: {
+      async create(h) {
+        if (hosts.has(h.name)) throw new ConflictError(`a host named ${h.name} already exists`);
+        const rec: HostRecord = { status: "active", ...h, id: id(), createdAt: new Date() };
+        hosts.set(h.name, rec);
+        return rec;
+      },
+      get: async (n) => hosts.get(n) ?? null,
+      getById: async (i) => [...hosts.values()].find((h) => h.id === i) ?? null,
+      list: async () => [...hosts.values()].sort((a, b) => a.name.localeCompare(b.name)),
+      async update(n, patch) {
+        const h = hosts.get(n);
+        if (!h) throw new NotFoundError(`no host named ${n}`);
+        Object.assign(h, patch);
+        return h;
+      },
+      async remove(n) {
+        if (!hosts.delete(n)) throw new NotFoundError(`no host named ${n}`);
+      },
+    },
+    instances: {
+      get: async (c) => rows.get(c) ?? null,
+      list: async (f = {}) => [...rows.values()].filter((r) => (!f.hostId || r.hostId === f.hostId) && (!f.plan || r.plan === f.plan) && (f.includeDestroyed || r.status !== "destroyed")),
+      countLive: async (hostId) => [...rows.values()].filter((r) => r.hostId === hostId && r.status !== "destroyed").length,
+      async claim(input) {
+        const existing = rows.get(input.customerId);
+        if (existing && ["healthy", "unhealthy", "stopped", "quarantined"].includes(existing.status)) throw new ConflictError(`customer ${input.customerId} already has an instance`);
+        if (existing?.status === "provisioning" && existing.leaseUntil && existing.leaseUntil > input.now) throw new ConflictError(`customer ${input.customerId} is being provisioned by another process`);
+        const others = [...rows.values()].filter((r) => r.hostId === input.hostId && r.customerId !== input.customerId && r.status !== "destroyed");
+        if (others.length && (input.dedicated || others.some((o) => o.plan !== "free"))) throw new ConflictError("host already carries an instance; needs a dedicated host");
+        const taken = new Set([...used(input.hostId, input.customerId), ...(input.skipSlots ?? [])]);
+        const keep = existing?.hostId === input.hostId && existing.portSlot !== null && !taken.has(existing.portSlot);
+        const now = input.now;
+        const rec: InstanceRecord = {
+          ...(existing ?? blank(id(), input.customerId, now)),
+          hostId: input.hostId, plan: input.plan, image: input.image, status: "provisioning", statusReason: null,
+          portSlot: keep ? existing!.portSlot : lowest(taken),
+          leaseOwner: input.leaseOwner, leaseUntil: new Date(now.getTime() + input.leaseMs), leaseFence: (existing?.leaseFence ?? 0) + 1,
+        };
+        rows.set(input.customerId, rec);
+        return rec;
+      },
+      async reslot(c, skip) {
+        const r = mustRow(c);
+        r.portSlot = lowest(new Set([...used(r.hostId, c), ...skip]));
+        return r;
+      },
+      async update(c, patch) {
+        return Object.assign(mustRow(c), patch, { updatedAt: new Date() });
+      },
+    },
+    events: {
+      async record(e) {
+        eventsLog.push({ ...e, id: id(), at: new Date() });
+      },
+      list: async (f = {}) => eventsLog.filter((e) => !f.target || e.target === f.target).reverse().slice(0, f.limit ?? 100),
+    },
+    close: async () => {},
+  };
+}
+
+function blank(id: string, customerId: string, now: Date): InstanceRecord {
+  return {
+    id, customerId, hostId: "", plan: "", status: "provisioning", statusReason: null, image: "", configHash: null, portSlot: null,
+    tokenHash: null, apiKeyFingerprint: null, subdomain: null, expiresAt: null, consecutiveFailures: 0, restartCount: 0,
+    lastRestartAt: null, quarantinedAt: null, lastHealthAt: null, leaseOwner: null, leaseUntil: null, leaseFence: 0, createdAt: now, updatedAt: now,
+  };
+}
