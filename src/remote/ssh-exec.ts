@@ -1,0 +1,114 @@
+import { StringDecoder } from "node:string_decoder";
+import type { Client, ClientChannel } from "ssh2";
+import { RemoteCommandError } from "../errors.js";
+import type { ExecOptions, ExecResult } from "./types.js";
+
+/** Seconds timeout(1) waits after TERM before it sends KILL to the process group. */
+export const KILL_AFTER_S = 2;
+/** How long past the deadline we wait for the remote exit before closing the channel ourselves. */
+const CLIENT_GRACE_MS = (KILL_AFTER_S + 2) * 1000;
+
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The command as sent. With a timeout or an abort signal it runs under timeout(1), which puts it in
+ * its own process group and signals the whole group, so nothing it forked survives the deadline.
+ */
+export function wrapCommand(command: string, timeoutMs?: number, abortable = false): string {
+  if (timeoutMs === undefined && !abortable) return command;
+  const secs = timeoutMs === undefined ? "0" : `${Math.max(0.001, timeoutMs / 1000).toFixed(3).replace(/\.?0+$/, "")}s`;
+  return `timeout -k ${KILL_AFTER_S} ${secs} sh -c ${shq(command)}`;
+}
+
+/** Runs one command on its own channel; resolves on any exit status. */
+export function runExec(client: Client, host: string, command: string, options: ExecOptions = {}): Promise<ExecResult> {
+  const { stdin, timeoutMs, signal } = options;
+  signal?.throwIfAborted();
+  const wrapped = wrapCommand(command, timeoutMs, signal !== undefined);
+  return new Promise<ExecResult>((resolve, reject) => {
+    const opened = (err: Error | undefined, channel: ClientChannel) => {
+      if (err) {
+        reject(new RemoteCommandError(host, "exec", `cannot open an SSH channel on ${host}: ${err.message}`, { cause: err }));
+        return;
+      }
+      watchChannel(channel, host, options, resolve, reject);
+      if (stdin !== undefined) channel.end(stdin);
+      else channel.end();
+    };
+    try {
+      client.exec(wrapped, opened);
+    } catch (err) {
+      reject(new RemoteCommandError(host, "exec", `SSH connection to ${host} is closed`, { cause: err }));
+    }
+  });
+}
+
+function watchChannel(
+  channel: ClientChannel,
+  host: string,
+  options: ExecOptions,
+  resolve: (r: ExecResult) => void,
+  reject: (e: unknown) => void,
+): void {
+  const out = collect(options.onStdout);
+  const err = collect(options.onStderr);
+  let code: number | null = null;
+  let exitSignal: string | undefined;
+  let timedOut = false;
+  let settled = false;
+  const timers: NodeJS.Timeout[] = [];
+  const finish = (abortReason?: unknown) => {
+    if (settled) return;
+    settled = true;
+    timers.forEach(clearTimeout);
+    options.signal?.removeEventListener("abort", onAbort);
+    if (abortReason !== undefined) return reject(abortReason);
+    const result: ExecResult = { stdout: out.text(), stderr: err.text(), code, timedOut };
+    if (exitSignal !== undefined) result.signal = exitSignal;
+    resolve(result);
+  };
+  const closeAfterGrace = (then: () => void) => {
+    timers.push(setTimeout(() => { channel.close(); then(); }, CLIENT_GRACE_MS));
+  };
+  const onAbort = () => {
+    // timeout(1) forwards TERM to the command's process group; sshd delivers it if it supports signals.
+    channel.signal("TERM");
+    closeAfterGrace(() => finish(options.signal?.reason));
+  };
+  channel.on("data", out.push);
+  channel.stderr.on("data", err.push);
+  channel.on("exit", (c: number | null, sig?: string) => {
+    code = typeof c === "number" ? c : null;
+    if (sig) exitSignal = sig;
+  });
+  let sawExit = false;
+  channel.on("exit", () => { sawExit = true; });
+  channel.on("close", () => {
+    if (options.signal?.aborted) return finish(options.signal.reason);
+    // OpenSSH always reports an exit status or signal; a close without one means the link died.
+    if (!sawExit && !timedOut) return finish(new RemoteCommandError(host, "exec", `SSH connection to ${host} was lost while a command ran`));
+    finish();
+  });
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.timeoutMs !== undefined) {
+    timers.push(setTimeout(() => { timedOut = true; closeAfterGrace(() => finish()); }, options.timeoutMs));
+  }
+}
+
+function collect(onChunk?: (chunk: string) => void) {
+  const decoder = new StringDecoder("utf8");
+  const parts: string[] = [];
+  return {
+    push: (data: Buffer) => {
+      const chunk = decoder.write(data);
+      if (chunk === "") return;
+      parts.push(chunk);
+      onChunk?.(chunk);
+    },
+    text: () => {
+      const rest = decoder.end();
+      if (rest) { parts.push(rest); onChunk?.(rest); }
+      return parts.join("");
+    },
+  };
+}
