@@ -25,6 +25,9 @@ export interface ConnectOptions {
   agentSocket?: string;
   /** Exec channels open at once; more wait in a queue. Default 8, below OpenSSH's MaxSessions 10 with the SFTP channel. */
   maxChannels?: number;
+  /** Open the SFTP session right after connecting, in the background, so a first upload that
+   *  follows an exec does not pay its 4 round trips. Default false: it costs a server process. */
+  warmSftp?: boolean;
   /** ssh2 protocol debug lines, for diagnosis and tests. */
   debug?: (line: string) => void;
 }
@@ -34,7 +37,10 @@ export interface SshConnection extends RemoteShell {
   /** The host key fingerprint the server presented (and that matched the pin, if any). */
   readonly fingerprint: string;
   readonly closed: boolean;
+  /** Ends the connection politely. */
   close(): void;
+  /** Drops the socket at once, as a network failure would; pending work fails. */
+  destroy(): void;
   /** Called once when the connection ends, with the error that ended it, if any. */
   onClose(cb: (err?: Error) => void): void;
 }
@@ -65,7 +71,9 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions = {}): 
     keepaliveCountMax,
     ...(opts.debug ? { debug: opts.debug } : {}),
   });
-  return new Connection(client, target, fingerprint, opts.maxChannels ?? DEFAULT_MAX_CHANNELS);
+  const connection = new Connection(client, target, fingerprint, opts.maxChannels ?? DEFAULT_MAX_CHANNELS);
+  if (opts.warmSftp) connection.warmSftp();
+  return connection;
 }
 
 /** Options the CLI takes from the environment: the key passphrase and the agent socket. */
@@ -118,6 +126,14 @@ class Connection implements SshConnection {
 
   close(): void {
     this.client.end();
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+
+  warmSftp(): void {
+    this.#openSftp().catch(() => {});
   }
 
   onClose(cb: (err?: Error) => void): void {

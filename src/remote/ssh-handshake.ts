@@ -86,13 +86,17 @@ function checkHostKey(target: SshTarget, opts: HandshakeOptions, actual: string,
 
 function config(target: SshTarget, opts: HandshakeOptions, families: number[], verify: (key: Buffer) => boolean): ConnectConfig {
   const { keepaliveIntervalMs: interval, keepaliveCountMax: count } = opts;
+  let authTried = false;
   return {
     host: target.address,
     port: target.port,
     username: target.user,
-    ...opts.auth,
     // Straight to the one method we have: skips ssh2's probing "none" request, saving a round trip.
-    authHandler: ["agent" in opts.auth ? "agent" : "publickey"],
+    authHandler: (_left, _partial, next) => {
+      // `false` (no more methods) is valid at runtime though @types/ssh2 omits it.
+      next(authTried ? (false as never) : { ...opts.auth, username: target.user });
+      authTried = true;
+    },
     tryKeyboard: false,
     algorithms: modernAlgorithms(families.map((i) => HOST_KEY_FAMILIES[i]!)),
     // Runs on the raw key during kex, before NEWKEYS: a refused key means no auth request is ever sent.
