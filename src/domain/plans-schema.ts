@@ -1,0 +1,114 @@
+import { z } from "zod";
+import { imageRefProblem } from "./images.js";
+import { parseDuration, parseSize } from "./sizes.js";
+
+/** zod schema of plans.yaml v1. Every object is strict: an unknown key is an error. */
+
+const SIZE_MSG = "expected a size like 512m";
+const DURATION_MSG = "expected a duration like 90s or 7d";
+
+const size = z.string({ error: SIZE_MSG }).refine((s) => parseSize(s) !== null, { error: SIZE_MSG });
+const duration = z.string({ error: DURATION_MSG }).refine((s) => parseDuration(s) !== null, { error: DURATION_MSG });
+const wholeNumber = (min: number, max: number) =>
+  z.int({ error: `expected a whole number from ${min} to ${max}` }).min(min).max(max);
+
+const image = z.string({ error: "expected an image reference" }).superRefine((ref, ctx) => {
+  const problem = imageRefProblem(ref);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+const healthTest = z
+  .array(z.string().min(1), { error: 'expected a list like ["CMD-SHELL", "curl -fsS …"]' })
+  .min(2, { error: 'expected a list like ["CMD-SHELL", "curl -fsS …"]' })
+  .refine((t) => t[0] === "CMD" || (t[0] === "CMD-SHELL" && t.length === 2), {
+    error: 'must be ["CMD", arg…] or ["CMD-SHELL", "command"]',
+  });
+
+// The v1 shape is a bare list (the test); the object form also sets the probe timing.
+const healthcheck = z.preprocess(
+  (v) => (Array.isArray(v) ? { test: v } : v),
+  z.strictObject({
+    test: healthTest,
+    interval: duration.optional(),
+    timeout: duration.optional(),
+    retries: wholeNumber(1, 100).optional(),
+    startPeriod: duration.optional(),
+  }),
+);
+
+const templatePath = z
+  .string()
+  .regex(/^(?!.*\.\.)[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*\.hbs$/, {
+    error: "expected a relative path inside the templates directory, ending in .hbs",
+  });
+
+const templates = z.strictObject({
+  compose: templatePath.optional(),
+  env: templatePath.optional(),
+  provisionSh: templatePath.optional(),
+});
+
+const logs = z.strictObject({ maxSize: size.optional(), maxFile: wholeNumber(1, 100).optional() });
+
+const dataPath = z.string().regex(/^\/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/, {
+  error: "expected an absolute path like /home/node/.openclaw",
+});
+
+// Keys a plan may override from defaults.
+const overridable = {
+  image: image.optional(),
+  healthcheck: healthcheck.optional(),
+  dataPath: dataPath.optional(),
+  healthTimeout: duration.optional(),
+  logs: logs.optional(),
+  templates: templates.optional(),
+};
+
+const defaults = z.strictObject({
+  ...overridable,
+  image,
+  healthcheck,
+  dataPath,
+  healthTimeout: duration,
+  basePort: wholeNumber(1024, 65000),
+  // A slot spans gateway … CDP end (+108), so a narrower step would overlap the next slot.
+  portStep: wholeNumber(109, 10000),
+});
+
+const memory = size.refine((s) => (parseSize(s) ?? 0) >= 6 * 1024 ** 2, { error: "must be at least 6m (Docker's minimum)" });
+
+const plan = z.strictObject({
+  ...overridable,
+  memory,
+  cpus: z.number({ error: "expected a number of CPUs like 0.5" }).positive().max(256),
+  pids: wholeNumber(16, 1_000_000),
+  dedicatedHost: z.boolean({ error: "expected true or false" }),
+  expiresAfter: duration.optional(),
+  backups: z.enum(["none", "daily", "weekly"]).optional(),
+});
+
+const health = z.strictObject({
+  failureThreshold: wholeNumber(1, 100).optional(),
+  maxRestarts: wholeNumber(1, 100).optional(),
+  restartWindow: duration.optional(),
+  backoffInitial: duration.optional(),
+  backoffMax: duration.optional(),
+  retention: duration.optional(),
+  sweepSchedule: z.string().min(9).optional(),
+  reportSchedule: z.string().min(9).optional(),
+});
+
+export const PLAN_NAME_RE = /^[a-z][a-z0-9-]{0,31}$/;
+
+export const plansFileSchema = z.strictObject({
+  version: z.literal(1, { error: "expected 1 (the only plans.yaml version)" }),
+  defaults,
+  plans: z
+    .record(z.string().regex(PLAN_NAME_RE, { error: "plan names are lowercase letters, digits and '-'" }), plan)
+    .refine((p) => Object.keys(p).length > 0, { error: "expected at least one plan" }),
+  health: health.optional(),
+});
+
+export type PlansFile = z.infer<typeof plansFileSchema>;
+export type RawPlan = PlansFile["plans"][string];
+export type RawDefaults = PlansFile["defaults"];

@@ -1,0 +1,42 @@
+import { getEngine } from "./engine.js";
+import { checkInstanceContext, computeConfigHash, publicView, secretView, type InstanceContext } from "./context.js";
+import { defaultTemplatesDir } from "../domain/plans.js";
+
+export interface RenderOptions {
+  /** Defaults to the shipped templates/ directory. */
+  templatesDir?: string;
+}
+
+export interface RenderedInstance {
+  files: {
+    /** docker-compose.yml, uploaded 0644. */
+    compose: string;
+    /** .env, uploaded 0600. Holds the secrets. */
+    env: string;
+    /** provision.sh, uploaded 0700. */
+    provisionSh: string;
+  };
+  configHash: string;
+}
+
+/** Renders an instance's three files in memory. Throws InputError (bad context) or TemplateError. */
+export function renderInstance(ctx: InstanceContext, opts: RenderOptions = {}): RenderedInstance {
+  checkInstanceContext(ctx);
+  const engine = getEngine(opts.templatesDir ?? defaultTemplatesDir);
+  const t = ctx.planSpec.templates;
+  const sources: Record<string, string> = { compose: engine.source(t.compose), env: engine.source(t.env) };
+  for (const file of [t.compose, t.env]) {
+    for (const [name, text] of engine.partialsUsedBy(file)) sources[`partials/${name}`] = text;
+  }
+  // The hash goes into a compose label, so it is computed before the compose file is rendered.
+  const configHash = computeConfigHash(ctx, sources);
+  const view = publicView(ctx, configHash);
+  return {
+    files: {
+      compose: engine.render(t.compose, view),
+      env: engine.render(t.env, secretView(ctx)),
+      provisionSh: engine.render(t.provisionSh, view),
+    },
+    configHash,
+  };
+}
