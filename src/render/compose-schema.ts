@@ -1,5 +1,7 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import composeSpec from "./schema/compose-spec.json" with { type: "json" };
+import type { ErrorObject } from "ajv";
+// Generated from schema/compose-spec.json by schema/gen-validator.mjs (ajv standalone), so no
+// schema is compiled at run time.
+import { validate as validateSpec } from "./schema/compose-spec-validate.js";
 
 /** A Compose Specification schema violation: `path` is dotted (`services.gateway.ports.0`). */
 export interface SchemaProblem {
@@ -8,17 +10,11 @@ export interface SchemaProblem {
   message: string;
 }
 
-let validator: ValidateFunction | undefined;
-
-function getValidator(): ValidateFunction {
-  // Compiled on first use: it costs tens of milliseconds that --help should not pay.
-  validator ??= new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(composeSpec);
-  return validator;
-}
+type StandaloneValidate = ((data: unknown) => boolean) & { errors?: ErrorObject[] | null };
 
 /** Validates parsed compose data against the bundled Compose Specification schema. */
 export function validateComposeSchema(data: unknown): SchemaProblem[] {
-  const validate = getValidator();
+  const validate = validateSpec as StandaloneValidate;
   if (validate(data)) return [];
   const seen = new Set<string>();
   const problems: SchemaProblem[] = [];

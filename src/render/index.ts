@@ -1,4 +1,4 @@
-export { renderInstance, type RenderOptions, type RenderedInstance } from "./render-instance.js";
+export { renderInstance, renderEach, type RenderOptions, type RenderedInstance, type FileKey, type FileOutcome } from "./render-instance.js";
 export { checkInstanceContext, computeConfigHash, canonicalJson, type InstanceContext } from "./context.js";
 export { checkCompose, POLICY_RULES, type PolicyViolation, type ComposeExpectations } from "./compose-policy.js";
 export { parseComposeYaml, type ParsedCompose, type YamlProblem } from "./compose-yaml.js";

@@ -19,8 +19,22 @@ export interface RenderedInstance {
   configHash: string;
 }
 
+export type FileKey = keyof RenderedInstance["files"];
+export type FileOutcome = { ok: true; text: string } | { ok: false; error: unknown };
+
 /** Renders an instance's three files in memory. Throws InputError (bad context) or TemplateError. */
 export function renderInstance(ctx: InstanceContext, opts: RenderOptions = {}): RenderedInstance {
+  const { configHash, files } = renderEach(ctx, opts);
+  const text = (key: FileKey): string => {
+    const outcome = files[key];
+    if (!outcome.ok) throw outcome.error;
+    return outcome.text;
+  };
+  return { files: { compose: text("compose"), env: text("env"), provisionSh: text("provisionSh") }, configHash };
+}
+
+/** Like renderInstance, but renders every file even when another fails (for validate-config). */
+export function renderEach(ctx: InstanceContext, opts: RenderOptions = {}): { configHash: string; files: Record<FileKey, FileOutcome> } {
   checkInstanceContext(ctx);
   const engine = getEngine(opts.templatesDir ?? defaultTemplatesDir);
   const t = ctx.planSpec.templates;
@@ -31,12 +45,19 @@ export function renderInstance(ctx: InstanceContext, opts: RenderOptions = {}): 
   // The hash goes into a compose label, so it is computed before the compose file is rendered.
   const configHash = computeConfigHash(ctx, sources);
   const view = publicView(ctx, configHash);
+  const attempt = (render: () => string): FileOutcome => {
+    try {
+      return { ok: true, text: render() };
+    } catch (error) {
+      return { ok: false, error };
+    }
+  };
   return {
-    files: {
-      compose: engine.render(t.compose, view),
-      env: engine.render(t.env, secretView(ctx)),
-      provisionSh: engine.render(t.provisionSh, view),
-    },
     configHash,
+    files: {
+      compose: attempt(() => engine.render(t.compose, view)),
+      env: attempt(() => engine.render(t.env, secretView(ctx))),
+      provisionSh: attempt(() => engine.render(t.provisionSh, view)),
+    },
   };
 }
