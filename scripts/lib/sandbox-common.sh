@@ -1,0 +1,91 @@
+# shellcheck shell=bash
+# Sourced by scripts/sandbox: state paths, the sandbox user, the client key and process helpers.
+
+# shellcheck disable=SC2034 # also used by the other sandbox-*.sh files
+SBX_USER=cfsandbox
+# shellcheck disable=SC2034
+SBX_ROOT=/srv/clawfleet-sandbox
+SBX_MAX=100
+STATE=${CLAWFLEET_SANDBOX_DIR:-$REPO/.sandbox}
+
+die() { echo "sandbox: $*" >&2; exit 1; }
+
+host_name() { echo "sbx-$1"; }
+host_dir() { echo "$STATE/sbx-$1"; }
+
+# Indexes of hosts that have ever been configured in this state dir, ascending.
+known_hosts() {
+  local i
+  for ((i = 1; i <= SBX_MAX; i++)); do
+    [ -f "$STATE/sbx-$i/sshd_config" ] && echo "$i"
+  done
+  return 0
+}
+
+# Serialises start/stop/rekey/weak: test runs of several engineers may call us at once.
+# Every daemon we start gets `9>&-`, or it would hold the lock for its whole life.
+take_lock() {
+  mkdir -p "$STATE"
+  exec 9>"$STATE/lock"
+  flock -w 300 9 || die "timed out waiting for $STATE/lock"
+}
+
+# Prints a process's state letter (R, S, Z...), or nothing once it is gone.
+proc_state() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
+
+# Prints the pid in pidfile $1 if that process is alive and its command line contains $2.
+# The marker guards against a recycled pid; zombies count as dead.
+live_pid() {
+  local pid state
+  [ -s "$1" ] || return 1
+  pid=$(<"$1")
+  [[ $pid =~ ^[0-9]+$ ]] || return 1
+  state=$(proc_state "$pid")
+  [ -n "$state" ] && [ "$state" != Z ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2" || return 1
+  echo "$pid"
+}
+
+# Stops a daemon we started, and its direct children (an sshd's live sessions).
+stop_pid() {
+  local pid=$1 child
+  for child in $(pgrep -P "$pid" || true); do kill -TERM "$child" 2>/dev/null || true; done
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    case "$(proc_state "$pid")" in "" | Z) return 0 ;; esac
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+fingerprint_of() { ssh-keygen -lf "$1" | awk '{print $2}'; }
+
+# The login user: in group docker, shadow password `*` (sshd refuses a locked `!` account even
+# for keys, since UsePAM is off) and empty dotfiles, because shell startup cost skews timings.
+ensure_user() {
+  local home
+  if ! id "$SBX_USER" >/dev/null 2>&1; then
+    useradd --create-home --shell /bin/bash --groups docker "$SBX_USER"
+  fi
+  id -nG "$SBX_USER" | tr ' ' '\n' | grep -qx docker || usermod -aG docker "$SBX_USER"
+  [ "$(getent shadow "$SBX_USER" | cut -d: -f2)" = '*' ] || usermod -p '*' "$SBX_USER"
+  home=$(getent passwd "$SBX_USER" | cut -d: -f6)
+  for f in .bashrc .profile .bash_logout; do
+    if [ -s "$home/$f" ] || [ ! -e "$home/$f" ]; then
+      : >"$home/$f"
+      chown "$SBX_USER:" "$home/$f"
+    fi
+  done
+  install -d -m 0700 -o "$SBX_USER" -g "$SBX_USER" "$home/.ssh"
+  touch "$home/.ssh/authorized_keys"
+  # Append rather than overwrite: another state dir's key may be authorised too.
+  grep -qxF "$(<"$STATE/id_ed25519.pub")" "$home/.ssh/authorized_keys" ||
+    cat "$STATE/id_ed25519.pub" >>"$home/.ssh/authorized_keys"
+  chown "$SBX_USER:" "$home/.ssh/authorized_keys"
+  chmod 0600 "$home/.ssh/authorized_keys"
+}
+
+ensure_client_key() {
+  [ -f "$STATE/id_ed25519" ] ||
+    ssh-keygen -q -t ed25519 -N '' -C clawfleet-sandbox-client -f "$STATE/id_ed25519"
+}
