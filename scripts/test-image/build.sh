@@ -23,9 +23,17 @@ image_current() { # tag
     "$repo_name:$1" 2>/dev/null)" = "$hash" ]
 }
 
-if $if_missing && image_current 1.0 && image_current 1.1 && image_current never-healthy; then
-  exit 0
-fi
+# Only stale tags are rebuilt: a new image id would make compose recreate running containers.
+declare -A envs=(
+  [1.0]="CF_TEST_VERSION=1.0"
+  [1.1]="CF_TEST_VERSION=1.1"
+  [never-healthy]="CF_TEST_VERSION=never-healthy CF_TEST_UNHEALTHY=1"
+)
+tags=()
+for tag in 1.0 1.1 never-healthy; do
+  $if_missing && image_current "$tag" || tags+=("$tag")
+done
+[ "${#tags[@]}" -gt 0 ] || exit 0
 
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -61,6 +69,7 @@ import() { # tag, extra ENV lines...
   echo "built $repo_name:$tag" >&2
 }
 
-import 1.0 CF_TEST_VERSION=1.0
-import 1.1 CF_TEST_VERSION=1.1
-import never-healthy CF_TEST_VERSION=never-healthy CF_TEST_UNHEALTHY=1
+for tag in "${tags[@]}"; do
+  # shellcheck disable=SC2086 # envs holds space-separated NAME=value words
+  import "$tag" ${envs[$tag]}
+done
