@@ -7,8 +7,9 @@ import { parseDuration, parseSize } from "./sizes.js";
 const SIZE_MSG = "expected a size like 512m";
 const DURATION_MSG = "expected a duration like 90s or 7d";
 
-const size = z.string({ error: SIZE_MSG }).refine((s) => parseSize(s) !== null, { error: SIZE_MSG });
-const duration = z.string({ error: DURATION_MSG }).refine((s) => parseDuration(s) !== null, { error: DURATION_MSG });
+// abort: a malformed value gets one message, not one per refinement.
+const size = z.string({ error: SIZE_MSG }).refine((s) => parseSize(s) !== null, { error: SIZE_MSG, abort: true });
+const duration = z.string({ error: DURATION_MSG }).refine((s) => parseDuration(s) !== null, { error: DURATION_MSG, abort: true });
 const wholeNumber = (min: number, max: number) =>
   z.int({ error: `expected a whole number from ${min} to ${max}` }).min(min).max(max);
 

@@ -88,12 +88,13 @@ export function defaultPlansFile(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Parses plans.yaml text. Never throws: errors are `path: message` lines. */
 export function parsePlans(text: string, file = "plans.yaml"): { plans: Plans | null; errors: string[] } {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return { plans: null, errors: doc.errors.map((e) => `yaml: ${e.message.split("\n")[0]}${lineOf(e.linePos)}`) };
+    return { plans: null, errors: doc.errors.map((e) => `yaml: ${e.message.split(" at line ")[0]?.split("\n")[0]}${lineOf(e.linePos)}`) };
   }
-  const parsed = plansFileSchema.safeParse(doc.toJS());
-  if (!parsed.success) return { plans: null, errors: parsed.error.issues.map(formatIssue) };
+  const data: unknown = doc.toJS();
+  const parsed = plansFileSchema.safeParse(data);
+  if (!parsed.success) return { plans: null, errors: parsed.error.issues.map((i) => formatIssue(i, data)) };
   return { plans: resolvePlans(parsed.data, file), errors: [] };
 }
 
@@ -124,11 +125,17 @@ export function getPlan(plans: Plans, name: string, field = "--plan"): PlanSpec 
   return spec;
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
+function formatIssue(issue: z.core.$ZodIssue, data: unknown): string {
   const where = issue.path.length > 0 ? issue.path.join(".") : "(root)";
   if (issue.code === "unrecognized_keys") return issue.keys.map((k) => `${where}: unknown key "${k}"`).join("\n");
-  if (issue.code === "invalid_type" && issue.input === undefined) return `${where}: required`;
+  if (issue.code === "invalid_type" && valueAt(data, issue.path) === undefined) return `${where}: required`;
   return `${where}: ${issue.message}`;
+}
+
+function valueAt(data: unknown, path: PropertyKey[]): unknown {
+  let v = data;
+  for (const key of path) v = v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
 }
 
 function lineOf(linePos: { line: number; col: number }[] | undefined): string {

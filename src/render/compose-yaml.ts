@@ -17,9 +17,10 @@ export interface ParsedCompose {
 /** Parses rendered compose YAML, keeping line numbers for messages. */
 export function parseComposeYaml(text: string): ParsedCompose {
   const lineCounter = new LineCounter();
-  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc: Document = parseDocument(text, { lineCounter, uniqueKeys: true });
   const errors = doc.errors.map((e) => ({
-    message: e.message.split("\n")[0] ?? e.message,
+    // Pretty errors carry linePos; the location suffix and the code excerpt are dropped from the text.
+    message: (e.message.split("\n")[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, ""),
     line: e.linePos?.[0]?.line ?? null,
     column: e.linePos?.[0]?.col ?? null,
   }));
