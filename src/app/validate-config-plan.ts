@@ -118,10 +118,11 @@ function checkComposeText(spec: PlanSpec, text: string, customerId: string): Che
   const out: CheckResult[] = [];
   const add = (c: Omit<CheckResult, "plan" | "file" | "lineIn">) => out.push({ plan, file, lineIn: "rendered", ...c });
   const parsed = parseComposeYaml(text);
-  if (parsed.errors.length > 0) {
-    for (const e of parsed.errors) {
-      add({ check: "compose.yaml", title: "parses as YAML", status: "fail", line: e.line ?? undefined, reason: withSourceLine(e.message, text, e.line) });
-    }
+  const [first, ...rest] = parsed.errors;
+  if (first) {
+    // Later YAML errors usually cascade from the first, so only it is reported.
+    const more = rest.length > 0 ? ` (and ${rest.length} more)` : "";
+    add({ check: "compose.yaml", title: "parses as YAML", status: "fail", line: first.line ?? undefined, reason: withSourceLine(first.message, text, first.line) + more });
     return out;
   }
   add({ check: "compose.yaml", title: "parses as YAML", status: "pass" });
