@@ -17,7 +17,8 @@ const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 export function wrapCommand(command: string, timeoutMs?: number, abortable = false): string {
   if (timeoutMs === undefined && !abortable) return command;
   const secs = timeoutMs === undefined ? "0" : `${Math.max(0.001, timeoutMs / 1000).toFixed(3).replace(/\.?0+$/, "")}s`;
-  return `timeout -k ${KILL_AFTER_S} ${secs} sh -c ${shq(command)}`;
+  // `exec` makes timeout(1) the session's process, so sshd's signal (killpg of that pid) reaches it.
+  return `exec timeout -k ${KILL_AFTER_S} ${secs} sh -c ${shq(command)}`;
 }
 
 /** Runs one command on its own channel; resolves on any exit status. */
@@ -71,8 +72,7 @@ function watchChannel(
     timers.push(setTimeout(() => { channel.close(); then(); }, CLIENT_GRACE_MS));
   };
   const onAbort = () => {
-    // timeout(1) forwards TERM to the command's process group; sshd delivers it if it supports signals.
-    channel.signal("TERM");
+    sendSignal(channel, "TERM");
     closeAfterGrace(() => finish(options.signal?.reason));
   };
   channel.on("data", out.push);
@@ -92,6 +92,25 @@ function watchChannel(
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.timeoutMs !== undefined) {
     timers.push(setTimeout(() => { timedOut = true; closeAfterGrace(() => finish()); }, options.timeoutMs));
+  }
+}
+
+/**
+ * Sends an SSH "signal" request; OpenSSH (7.9+) does killpg on the session, and timeout(1) passes it
+ * on to the command's group. ssh2's public channel.signal() refuses once stdin is closed, which it
+ * always is here, so this goes one level down, with the public call as the fallback.
+ */
+function sendSignal(channel: ClientChannel, name: string): void {
+  const internals = channel as unknown as {
+    _client?: { _protocol?: { signal?: (id: number, name: string) => void } };
+    outgoing?: { id?: number; state?: string };
+  };
+  const protocol = internals._client?._protocol;
+  const id = internals.outgoing?.id;
+  if (typeof protocol?.signal === "function" && typeof id === "number" && internals.outgoing?.state !== "closed") {
+    protocol.signal(id, name);
+  } else {
+    channel.signal(name);
   }
 }
 

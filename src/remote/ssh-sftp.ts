@@ -16,20 +16,43 @@ export interface Sftp {
 }
 
 type Cb<T> = (err: Error | null | undefined, value?: T) => void;
+type Call = <T = void>(send: (cb: Cb<T>) => void) => Promise<T>;
 
-function call<T = void>(send: (cb: Cb<T>) => void): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    try {
-      // ssh2 throws synchronously when the channel is gone or an extension is missing.
-      send((err, value) => (err ? reject(err) : resolve(value as T)));
-    } catch (err) {
-      reject(err);
-    }
-  });
+/**
+ * Sends requests on a session and settles each exactly once. ssh2 fails requests in flight when the
+ * channel dies, but a request sent after that would wait forever, so those fail at once.
+ */
+function caller(sftp: SFTPWrapper): Call {
+  let gone: Error | undefined;
+  const pending = new Set<(err: Error) => void>();
+  const onGone = () => {
+    gone ??= new Error("SFTP session closed");
+    for (const fail of pending) fail(gone);
+    pending.clear();
+  };
+  sftp.on("end", onGone);
+  sftp.on("close", onGone);
+  return <T>(send: (cb: Cb<T>) => void) =>
+    new Promise<T>((resolve, reject) => {
+      if (gone) return reject(gone);
+      pending.add(reject);
+      const settle: Cb<T> = (err, value) => {
+        pending.delete(reject);
+        if (err) reject(err);
+        else resolve(value as T);
+      };
+      try {
+        // ssh2 throws synchronously when the channel is gone or an extension is missing.
+        send(settle);
+      } catch (err) {
+        settle(err as Error);
+      }
+    });
 }
 
 /** Wraps an ssh2 SFTP session. Needs the fsync@openssh.com and posix-rename@openssh.com extensions. */
 export function wrapSftp(sftp: SFTPWrapper): Sftp {
+  const call = caller(sftp);
   const limit = (sftp as unknown as { _maxWriteLen?: number })._maxWriteLen;
   return {
     maxWriteLen: typeof limit === "number" && limit > 0 ? Math.min(limit, 256 * 1024) : 32 * 1024,

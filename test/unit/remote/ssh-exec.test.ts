@@ -7,19 +7,19 @@ describe("wrapCommand", () => {
   });
 
   it("runs under timeout(1) with a kill-after, so the whole process group dies", () => {
-    expect(wrapCommand("sleep 600", 30_000)).toBe("timeout -k 2 30s sh -c 'sleep 600'");
+    expect(wrapCommand("sleep 600", 30_000)).toBe("exec timeout -k 2 30s sh -c 'sleep 600'");
   });
 
   it("keeps sub-second precision", () => {
-    expect(wrapCommand("true", 1500)).toBe("timeout -k 2 1.5s sh -c 'true'");
-    expect(wrapCommand("true", 0)).toBe("timeout -k 2 0.001s sh -c 'true'");
+    expect(wrapCommand("true", 1500)).toBe("exec timeout -k 2 1.5s sh -c 'true'");
+    expect(wrapCommand("true", 0)).toBe("exec timeout -k 2 0.001s sh -c 'true'");
   });
 
   it("quotes single quotes for sh", () => {
-    expect(wrapCommand("echo 'a b' \"$HOME\"", 1000)).toBe(`timeout -k 2 1s sh -c 'echo '\\''a b'\\'' "$HOME"'`);
+    expect(wrapCommand("echo 'a b' \"$HOME\"", 1000)).toBe(`exec timeout -k 2 1s sh -c 'echo '\\''a b'\\'' "$HOME"'`);
   });
 
   it("wraps an abortable command with no deadline so TERM reaches its group", () => {
-    expect(wrapCommand("tail -f log", undefined, true)).toBe("timeout -k 2 0 sh -c 'tail -f log'");
+    expect(wrapCommand("tail -f log", undefined, true)).toBe("exec timeout -k 2 0 sh -c 'tail -f log'");
   });
 });
