@@ -1,0 +1,165 @@
+/**
+ * Runs the rendered provision.sh locally with bash against the real Docker Engine (the script's
+ * remote side, without SSH): healthy + result line, idempotent rerun, a failed upgrade rolled back,
+ * a failed fresh install removed, and a held lock.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { getPlan, loadPlans, type PlanSpec } from "../../src/domain/plans.js";
+import { portsForSlot } from "../../src/domain/ports.js";
+import { generateGatewayToken } from "../../src/domain/secrets.js";
+import { renderInstance, type InstanceContext } from "../../src/render/index.js";
+
+const IMAGE = "clawfleet-test-gateway:1.0";
+const NEVER_HEALTHY = "clawfleet-test-gateway:never-healthy";
+const docker = (...args: string[]) => spawnSync("docker", args, { encoding: "utf8" });
+const dockerReason = (() => {
+  const v = docker("version", "--format", "{{.Server.Version}}");
+  if (v.error || v.status !== 0) return `docker is not usable: ${v.error?.message ?? v.stderr.trim()}`;
+  const c = spawnSync("docker-compose", ["version"]);
+  const c2 = docker("compose", "version");
+  if ((c.error || c.status !== 0) && c2.status !== 0) return "neither docker compose nor docker-compose is installed";
+  return "";
+})();
+if (dockerReason && process.env.CI === "true") throw new Error(`provision-script tests need Docker under CI=true: ${dockerReason}`);
+if (dockerReason) console.warn(`\n${"!".repeat(78)}\n!!  provision.sh integration tests SKIPPED: ${dockerReason}\n${"!".repeat(78)}\n`);
+
+interface Run { code: number | null; stdout: string; stderr: string; result: Record<string, unknown> | null }
+
+const root = mkdtempSync(path.join(os.tmpdir(), "cfps-"));
+const suffix = Math.random().toString(36).slice(2, 8);
+const slot = 100 + Math.floor(Math.random() * 200);
+const plans = await loadPlans();
+
+function contextFor(customerId: string, image: string, healthTimeoutMs: number, slotOffset: number): InstanceContext {
+  const pro = getPlan(plans, "pro");
+  const planSpec: PlanSpec = { ...pro, image, healthTimeoutMs, healthcheck: { ...pro.healthcheck, intervalMs: 1000, timeoutMs: 2000, retries: 2, startPeriodMs: 1000 } };
+  return {
+    customerId, plan: "pro", planSpec, image, ports: portsForSlot(slot + slotOffset, 30000, 120),
+    gatewayToken: TOKEN, apiKey: null, instanceDir: path.join(root, "instances", customerId), remoteRoot: root,
+  };
+}
+const TOKEN = generateGatewayToken();
+
+/** Uploads as the client does: into .staged/ with the contract's modes. */
+function stage(ctx: InstanceContext): string {
+  const { files } = renderInstance(ctx);
+  const staged = path.join(ctx.instanceDir, ".staged");
+  mkdirSync(staged, { recursive: true, mode: 0o700 });
+  writeFileSync(path.join(staged, "docker-compose.yml"), files.compose, { mode: 0o644 });
+  writeFileSync(path.join(staged, ".env"), files.env, { mode: 0o600 });
+  writeFileSync(path.join(staged, "provision.sh"), files.provisionSh, { mode: 0o700 });
+  return path.join(staged, "provision.sh");
+}
+
+function run(script: string, env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn("bash", [script], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => {
+      const last = stdout.trimEnd().split("\n").at(-1) ?? "";
+      const m = /^CLAWFLEET_RESULT (\{.*\})$/.exec(last);
+      resolve({ code, stdout, stderr, result: m ? (JSON.parse(m[1] as string) as Record<string, unknown>) : null });
+    });
+  });
+}
+
+const inspect = (name: string, format: string) => docker("inspect", "--format", format, name).stdout.trim();
+function cleanup(id: string): void {
+  const ids = docker("ps", "-aq", "--filter", `label=io.clawfleet.customer=${id}`).stdout.split("\n").filter(Boolean);
+  if (ids.length) docker("rm", "-f", ...ids);
+  docker("volume", "rm", "-f", `cf-${id}-data`);
+  docker("network", "rm", `cf-${id}_default`);
+}
+
+// Each recreate publishes 103 ports through Docker's userland proxy, which takes 5-20 s on a busy host.
+const SLOW = 300_000;
+
+describe.skipIf(dockerReason !== "")("provision.sh against real Docker", () => {
+  const live = `cfps-live-${suffix}`;
+  const fresh = `cfps-fresh-${suffix}`;
+  let firstId = "";
+  const holders: ChildProcess[] = [];
+
+  beforeAll(() => {
+    for (const image of [IMAGE, NEVER_HEALTHY]) {
+      if (docker("image", "inspect", image).status === 0) continue;
+      const build = spawnSync("bash", [path.resolve(import.meta.dirname, "../../scripts/test-image/build.sh"), "--if-missing"], { stdio: "inherit" });
+      if (build.status !== 0) throw new Error("could not build the test gateway images");
+    }
+  });
+  afterAll(() => {
+    for (const h of holders) h.kill();
+    cleanup(live);
+    cleanup(fresh);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it("comes up healthy and prints the result line last", async () => {
+    const ctx = contextFor(live, IMAGE, 60_000, 0);
+    const res = await run(stage(ctx));
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.result).toMatchObject({ status: "healthy", reason: null, customerId: live, project: `cf-${live}`, changed: true, restored: false, image: IMAGE });
+    expect(res.result?.compose).toMatch(/^v[12]$/);
+    expect(res.result?.containerId).toMatch(/^[0-9a-f]{64}$/);
+    firstId = String(res.result?.containerId);
+    expect(inspect(`cf-${live}`, "{{.State.Health.Status}} {{index .Config.Labels \"io.clawfleet.customer\"}}")).toBe(`healthy ${live}`);
+    const mode = (f: string) => (statSync(path.join(ctx.instanceDir, f)).mode & 0o777).toString(8);
+    expect([mode("docker-compose.yml"), mode(".env"), mode("provision.sh")]).toEqual(["644", "600", "700"]);
+    expect(readdirSync(ctx.instanceDir).sort()).toEqual([".env", ".lock", "docker-compose.yml", "provision.sh"]);
+    expect(res.stdout + res.stderr).not.toContain(TOKEN);
+  }, SLOW);
+
+  it("is idempotent: the same inputs change nothing and keep the container", async () => {
+    const res = await run(stage(contextFor(live, IMAGE, 60_000, 0)));
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.result).toMatchObject({ status: "healthy", changed: false, containerId: firstId });
+  });
+
+  it("rolls a never-healthy upgrade back to the previous version, which keeps running", async () => {
+    const ctx = contextFor(live, NEVER_HEALTHY, 5_000, 0);
+    const res = await run(stage(ctx));
+    expect(res.code).toBe(1);
+    expect(res.result).toMatchObject({ status: "failed", reason: "unhealthy", changed: true, restored: true });
+    expect(res.stderr).toContain("last 50 lines of the");
+    expect(res.stderr).toContain("GET /healthz -> 500");
+    expect(res.stdout + res.stderr).not.toContain(TOKEN);
+    expect(inspect(`cf-${live}`, "{{.Config.Image}} {{.State.Health.Status}}")).toBe(`${IMAGE} healthy`);
+    expect(readFileSync(path.join(ctx.instanceDir, "docker-compose.yml"), "utf8")).toContain(`image: "${IMAGE}"`);
+    expect(readdirSync(ctx.instanceDir).sort()).toEqual([".env", ".lock", "docker-compose.yml", "provision.sh"]);
+  }, SLOW);
+
+  it("exits 75 when another run holds the lock", async () => {
+    const ctx = contextFor(live, IMAGE, 60_000, 0);
+    const script = stage(ctx);
+    const holder = spawn("flock", [path.join(ctx.instanceDir, ".lock"), "sleep", "30"], { stdio: "ignore" });
+    holders.push(holder);
+    await new Promise((r) => setTimeout(r, 300));
+    const started = Date.now();
+    const res = await run(script, { CF_LOCK_WAIT: "1" });
+    holder.kill();
+    expect(res.code).toBe(75);
+    expect(res.result).toMatchObject({ status: "failed", reason: "lock-timeout" });
+    expect(res.stderr).toContain("holds");
+    expect(Date.now() - started).toBeLessThan(10_000);
+    rmSync(path.join(ctx.instanceDir, ".staged"), { recursive: true, force: true });
+  });
+
+  it("removes a fresh install that never becomes healthy, leaving nothing running", async () => {
+    const ctx = contextFor(fresh, NEVER_HEALTHY, 4_000, 1);
+    const res = await run(stage(ctx));
+    expect(res.code).toBe(1);
+    expect(res.result).toMatchObject({ status: "failed", reason: "unhealthy", restored: false, containerId: null });
+    expect(res.stderr).toContain("GET /healthz -> 500");
+    expect(docker("ps", "-aq", "--filter", `label=io.clawfleet.customer=${fresh}`).stdout.trim()).toBe("");
+    expect(docker("volume", "inspect", `cf-${fresh}-data`).status).not.toBe(0);
+    expect(docker("network", "inspect", `cf-${fresh}_default`).status).not.toBe(0);
+    expect(readdirSync(ctx.instanceDir)).toEqual([".lock"]);
+  }, SLOW);
+});
