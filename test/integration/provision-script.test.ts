@@ -151,6 +151,16 @@ describe.skipIf(dockerReason !== "")("provision.sh against real Docker", () => {
     rmSync(path.join(ctx.instanceDir, ".staged"), { recursive: true, force: true });
   });
 
+  it("refuses a full disk with exit 73 before touching the running version", async () => {
+    const ctx = contextFor(live, IMAGE, 60_000, 0);
+    const res = await run(stage(ctx), { CF_MIN_FREE_MB: "999999999" });
+    expect(res.code).toBe(73);
+    expect(res.result).toMatchObject({ status: "failed", reason: "disk-full", changed: false });
+    expect(res.stderr).toMatch(/not enough free disk on .*: \d+ MB free, 999999999 MB needed/);
+    expect(inspect(`cf-${live}`, "{{.Config.Image}} {{.State.Health.Status}}")).toBe(`${IMAGE} healthy`);
+    rmSync(path.join(ctx.instanceDir, ".staged"), { recursive: true, force: true });
+  });
+
   it("removes a fresh install that never becomes healthy, leaving nothing running", async () => {
     const ctx = contextFor(fresh, NEVER_HEALTHY, 4_000, 1);
     const res = await run(stage(ctx));
