@@ -48,7 +48,8 @@ export async function runProvisionScript(deps: Deps, shell: RemoteShell, host: H
   const res = await step(deps.onEvent, "start", ctx, () =>
     shell.exec(runProvisionCommand(host.remoteRoot, customerId), {
       timeoutMs: spec.healthTimeoutMs + SCRIPT_GRACE_MS,
-      onStdout: lineEmitter((line) => deps.onEvent({ type: "remote-line", host: host.name, stream: "stdout", line, at: Date.now() })),
+      // provision.sh logs to stderr (redacted; never .env) and keeps stdout for the result line.
+      onStderr: lineEmitter((line) => deps.onEvent({ type: "remote-line", host: host.name, stream: "stderr", line, at: Date.now() })),
     }),
   );
   const result = parseResultLine(res.stdout);
@@ -76,7 +77,7 @@ function lineEmitter(emit: (line: string) => void): (chunk: string) => void {
     while ((i = buf.indexOf("\n")) >= 0) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
-      if (!line.startsWith("CLAWFLEET_RESULT ")) emit(line);
+      emit(line);
     }
   };
 }

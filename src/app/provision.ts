@@ -13,6 +13,7 @@ import type { Deps } from "./ports.js";
 import { getPlan, loadPlans, defaultPlansFile, type Plans, type PlanSpec } from "../domain/plans.js";
 import { checkImageRef } from "../domain/images.js";
 import { pickHost } from "./placement.js";
+import { ENV_SAFE_RE } from "../render/helpers.js";
 import { renderFor, runProvisionScript, type Rendered } from "./provision-remote.js";
 
 const ProvisionInput = z.object({
@@ -21,7 +22,11 @@ const ProvisionInput = z.object({
   host: z.string().optional(),
   image: z.string().optional(),
   /** The customer's Anthropic key. Library callers pass it here; the CLI reads --api-key-file or CLAWFLEET_API_KEY. */
-  apiKey: z.string().min(1).optional(),
+  apiKey: z
+    .string()
+    .min(1)
+    .regex(ENV_SAFE_RE, "the API key (from --api-key-file or CLAWFLEET_API_KEY) has characters a .env file cannot carry (allowed: A-Z a-z 0-9 _ . + / = : @ ~ , -)")
+    .optional(),
   dryRun: z.boolean().default(false),
   plansFile: z.string().optional(),
 });
@@ -65,6 +70,8 @@ export async function provision(deps: Deps, raw: ProvisionInput): Promise<Provis
   const facts: PlanSpec = { ...spec, image: input.image ? checkImageRef(input.image) : spec.image };
   const host = input.host ? await mustGetHost(deps, input.host) : await pickHost(deps, facts.dedicatedHost);
   if (input.dryRun) return dryRun(deps, config, facts, host, customerId, input.apiKey);
+  // Render once before claiming, so bad input never leaves a row behind.
+  renderFor(facts, host, customerId, portsForSlot(0, config.basePort, config.portStep), "0".repeat(64), input.apiKey ?? null);
 
   const leaseOwner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   let row = await step(deps.onEvent, "place", { host: host.name, customerId, detail: (r) => `slot ${r.portSlot}` }, () =>
@@ -151,8 +158,9 @@ function dryRun(deps: Deps, config: Plans, facts: PlanSpec, host: HostRecord, cu
     let slot = own ?? 0;
     while (own == null && used.includes(slot)) slot++;
     const ports = portsForSlot(slot, config.basePort, config.portStep);
-    const placeholder = "<generated at provision time, shown once>";
-    const rendered: Rendered = renderFor(facts, host, customerId, ports, placeholder, apiKey ? "<from --api-key-file>" : null);
+    // A fixed dummy token satisfies the renderer; the printed files show a placeholder instead.
+    const dummy = "0".repeat(64);
+    const rendered: Rendered = renderFor(facts, host, customerId, ports, dummy, apiKey ? "REDACTED-customer-api-key" : null);
     const paths = instancePaths(host.remoteRoot, customerId);
     return {
       dryRun: true as const,
@@ -160,7 +168,7 @@ function dryRun(deps: Deps, config: Plans, facts: PlanSpec, host: HostRecord, cu
       plan: facts.name,
       host: host.name,
       ports,
-      files: rendered.uploads.map((f) => ({ path: f.path, mode: "0" + f.mode.toString(8), content: String(f.content) })),
+      files: rendered.uploads.map((f) => ({ path: f.path, mode: "0" + f.mode.toString(8), content: String(f.content).replaceAll(dummy, "<generated at provision time, shown once>") })),
       actions: [
         `connect to ${host.user}@${host.address}:${host.port} (host key ${host.hostKey})`,
         `claim slot ${slot} (ports ${ports.gateway}-${ports.cdpEnd}) and check those ports are free on the host`,

@@ -39,7 +39,15 @@ export function renderPlan(templatesDir: string, spec: PlanSpec): { checks: Chec
   const checks: CheckResult[] = [];
   const add = (c: Omit<CheckResult, "plan">) => checks.push({ plan, ...c });
   const rendered: PlanRender = { spec };
-  const engine = getEngine(templatesDir);
+  let engine: ReturnType<typeof getEngine>;
+  try {
+    engine = getEngine(templatesDir);
+  } catch (err) {
+    // A partial that does not parse breaks every template.
+    const e = asTemplateError(err, "partials");
+    add({ check: "render.partials", title: "partials parse", status: "fail", file: e.file, line: e.line ?? undefined, lineIn: "template", reason: e.reason });
+    return { checks, rendered };
+  }
 
   const missing = (Object.values(spec.templates) as string[]).filter((f) => !canRead(() => engine.source(f)));
   if (missing.length > 0) {

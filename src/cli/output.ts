@@ -42,7 +42,9 @@ function renderEvent(e: FleetEvent, err: (s: string) => void, json: boolean): vo
     case "warn":
       return err(pc.yellow("warning: ") + e.message + where);
     case "remote-line":
-      return err(pc.dim(`  ${e.host}| ${e.line}`));
+      // Remote chatter only on request; failures carry their own log tail.
+      if (process.env.CLAWFLEET_VERBOSE) err(pc.dim(`  ${e.host}| ${e.line}`));
+      return;
   }
 }
 

@@ -36,7 +36,7 @@ export function cq(value: unknown): string {
 
 // Compose v1 keeps quotes in env_file values and v2 strips them, and v2 interpolates `$`,
 // so only values that need no quoting at all are allowed.
-const ENV_SAFE_RE = /^[A-Za-z0-9_.+/=:@~,-]*$/;
+export const ENV_SAFE_RE = /^[A-Za-z0-9_.+/=:@~,-]*$/;
 
 /** A .env value, unquoted. Throws (without echoing the value: it is a secret) when it needs quoting. */
 export function envv(value: unknown): string {

@@ -36,7 +36,8 @@ afterAll(async () => {
 describe("store on PostgreSQL", () => {
   it("migrates on first use, then allocates distinct slots under concurrency from two processes' worth of clients", async (ctx) => {
     if (!available) return ctx.skip();
-    const [a, b]: Store[] = await Promise.all([openStore(url), openStore(url)]);
+    const a: Store = await openStore(url);
+    const b: Store = await openStore(url);
     try {
       const host = await a.hosts.create({ name: "pg1", address: "10.0.0.9", port: 22, user: "ops", identityFile: null, hostKey: "SHA256:x", remoteRoot: "/opt/clawfleet", shared: true, capacityMb: null, dockerOk: true });
       const now = new Date();
