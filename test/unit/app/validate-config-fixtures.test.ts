@@ -98,4 +98,10 @@ describe("validate-config fixtures: one defect each, each with its own message",
     const { failed } = await validateFixture("template-without-plan");
     expect(failed.map(summary)).toEqual([{ plan: null, check: "templates.orphans", file: "compose/gold.yml.hbs", line: undefined, reason: "no plan uses compose/gold.yml.hbs; plans.yaml defines free, pro, enterprise" }]);
   });
+
+  it("a partial that does not parse", async () => {
+    const { failed } = await validateFixture("partial-syntax-error");
+    expect(failed.map((c) => [c.plan, c.check, c.file, c.line])).toEqual(["free", "pro", "enterprise"].map((p) => [p, "render.partials", "partials/data-volume.hbs", 4]));
+    expect(failed[0]?.reason).toMatch(/^template syntax error/);
+  });
 });
