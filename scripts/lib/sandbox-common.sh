@@ -30,19 +30,25 @@ take_lock() {
   flock -w 300 9 || die "timed out waiting for $STATE/lock"
 }
 
-# Prints a process's state letter (R, S, Z...), or nothing once it is gone.
-proc_state() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1; }
+# True while the process exists and is not a zombie (our PID 1 may never reap it).
+# Builtins only: status and a no-op start run this for every host, up to 100 of them.
+proc_alive() {
+  local stat
+  { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
 
 # Prints the pid in pidfile $1 if that process is alive and its command line contains $2.
-# The marker guards against a recycled pid; zombies count as dead.
+# The marker guards against a recycled pid.
 live_pid() {
-  local pid state
+  local pid
+  local -a argv
   [ -s "$1" ] || return 1
   pid=$(<"$1")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  state=$(proc_state "$pid")
-  [ -n "$state" ] && [ "$state" != Z ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2" || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && proc_alive "$pid" || return 1
+  { mapfile -d '' argv <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
+  [[ " ${argv[*]} " == *"$2"* ]] || return 1
   echo "$pid"
 }
 
@@ -51,14 +57,18 @@ stop_pid() {
   local pid=$1 child
   for child in $(pgrep -P "$pid" || true); do kill -TERM "$child" 2>/dev/null || true; done
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    case "$(proc_state "$pid")" in "" | Z) return 0 ;; esac
-    sleep 0.1
+  for _ in $(seq 1 500); do
+    proc_alive "$pid" || return 0
+    sleep 0.01
   done
   kill -KILL "$pid" 2>/dev/null || true
 }
 
-fingerprint_of() { ssh-keygen -lf "$1" | awk '{print $2}'; }
+# Cached next to the key: ssh-keygen for every host on every call adds up at N=100.
+fingerprint_of() { # public key file
+  if [ ! -s "$1.fp" ] || [ "$1" -nt "$1.fp" ]; then ssh-keygen -lf "$1" | awk '{print $2}' >"$1.fp"; fi
+  echo "$(<"$1.fp")"
+}
 
 # The login user: in group docker, shadow password `*` (sshd refuses a locked `!` account even
 # for keys, since UsePAM is off) and empty dotfiles, because shell startup cost skews timings.

@@ -3,11 +3,12 @@
 
 # One host as JSON. Every value is a path, address or key we generated, so none needs escaping.
 host_json() { # name address port directAddress directPort rtt keydir keytype remoteRoot
-  local pub="$7/ssh_host_$8_key.pub"
+  local pub="$7/ssh_host_$8_key.pub" type key
+  read -r type key _ <"$pub"
   printf '{"name": "%s", "address": "%s", "port": %s, "user": "%s", "identityFile": "%s", ' \
     "$1" "$2" "$3" "$SBX_USER" "$STATE/id_ed25519"
-  printf '"fingerprint": "%s", "hostKey": "%s", "remoteRoot": "%s", ' \
-    "$(fingerprint_of "$pub")" "$(awk '{print $1 " " $2}' "$pub")" "$9"
+  printf '"fingerprint": "%s", "hostKey": "%s %s", "remoteRoot": "%s", ' \
+    "$(fingerprint_of "$pub")" "$type" "$key" "$9"
   printf '"directAddress": "%s", "directPort": %s, "rttMs": %s}' "$4" "$5" "$6"
 }
 

@@ -100,7 +100,7 @@ rekey_host() { # index
   local dir
   dir=$(host_dir "$1")
   stop_sshd "$dir"
-  rm -f "$dir/ssh_host_ed25519_key" "$dir/ssh_host_ed25519_key.pub"
+  rm -f "$dir/ssh_host_ed25519_key" "$dir/ssh_host_ed25519_key.pub" "$dir/ssh_host_ed25519_key.pub.fp"
   start_host "$1"
 }
 
