@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import pLimit from "p-limit";
 import type { Client } from "ssh2";
 import { InputError, RemoteCommandError } from "../errors.js";
@@ -49,6 +50,7 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 5_000;
 export const DEFAULT_KEEPALIVE_COUNT_MAX = 3;
 export const DEFAULT_MAX_CHANNELS = 8;
+const CLOSE_GRACE_MS = 2_000;
 
 /**
  * Opens a connection: checks the host key against `target.hostKey` before authenticating, with
@@ -62,7 +64,7 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions = {}): 
   if (!Number.isInteger(keepaliveCountMax) || keepaliveCountMax < 1) {
     throw new InputError(`keepaliveCountMax must be a positive integer, got ${keepaliveCountMax}`);
   }
-  const { client, fingerprint } = await handshake(target, {
+  const { client, socket, fingerprint } = await handshake(target, {
     pinned,
     acceptNew: opts.acceptNew ?? false,
     auth,
@@ -71,7 +73,7 @@ export async function connectSsh(target: SshTarget, opts: ConnectOptions = {}): 
     keepaliveCountMax,
     ...(opts.debug ? { debug: opts.debug } : {}),
   });
-  const connection = new Connection(client, target, fingerprint, opts.maxChannels ?? DEFAULT_MAX_CHANNELS);
+  const connection = new Connection(client, socket, target, fingerprint, opts.maxChannels ?? DEFAULT_MAX_CHANNELS);
   if (opts.warmSftp) connection.warmSftp();
   return connection;
 }
@@ -94,6 +96,7 @@ class Connection implements SshConnection {
 
   constructor(
     private readonly client: Client,
+    private readonly socket: Socket,
     private readonly target: SshTarget,
     readonly fingerprint: string,
     maxChannels: number,
@@ -125,11 +128,14 @@ class Connection implements SshConnection {
   }
 
   close(): void {
+    if (this.#closed) return;
     this.client.end();
+    // A dead peer never completes the TCP close; do not let closeAll() wait on it.
+    setTimeout(() => this.#closed || this.socket.destroy(), CLOSE_GRACE_MS).unref();
   }
 
   destroy(): void {
-    this.client.destroy();
+    this.socket.destroy();
   }
 
   warmSftp(): void {

@@ -75,21 +75,22 @@ function watchChannel(
     sendSignal(channel, "TERM");
     closeAfterGrace(() => finish(options.signal?.reason));
   };
+  let sawExit = false;
   channel.on("data", out.push);
   channel.stderr.on("data", err.push);
   channel.on("exit", (c: number | null, sig?: string) => {
+    sawExit = true;
     code = typeof c === "number" ? c : null;
     if (sig) exitSignal = sig;
   });
-  let sawExit = false;
-  channel.on("exit", () => { sawExit = true; });
   channel.on("close", () => {
     if (options.signal?.aborted) return finish(options.signal.reason);
     // OpenSSH always reports an exit status or signal; a close without one means the link died.
     if (!sawExit && !timedOut) return finish(new RemoteCommandError(host, "exec", `SSH connection to ${host} was lost while a command ran`));
     finish();
   });
-  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.timeoutMs !== undefined) {
     timers.push(setTimeout(() => { timedOut = true; closeAfterGrace(() => finish()); }, options.timeoutMs));
   }

@@ -1,3 +1,4 @@
+import { connect as tcpConnect, type Socket } from "node:net";
 import ssh2 from "ssh2";
 import type { ConnectConfig } from "ssh2";
 import { ClawfleetError, HostKeyError } from "../errors.js";
@@ -19,6 +20,8 @@ export interface HandshakeOptions {
 
 export interface Handshaken {
   client: ssh2.Client;
+  /** Ours, not ssh2's: ssh2's destroy() is a no-op once end() was called, so we destroy this. */
+  socket: Socket;
   fingerprint: string;
 }
 
@@ -53,6 +56,8 @@ interface Failure {
 function attempt(target: SshTarget, opts: HandshakeOptions, families: number[]): Promise<Handshaken> {
   return new Promise<Handshaken>((resolve, reject) => {
     const client = new ssh2.Client();
+    // Pipelined SFTP requests are many small writes; Nagle would hold all but the first for an RTT.
+    const socket = tcpConnect({ host: target.address, port: target.port, noDelay: true });
     let fingerprint = "";
     let refusal: Failure | undefined;
     let settled = false;
@@ -60,11 +65,12 @@ function attempt(target: SshTarget, opts: HandshakeOptions, families: number[]):
       if (settled) return;
       settled = true;
       client.end();
+      socket.destroy();
       reject(failure);
     };
     client.on("ready", () => {
       settled = true;
-      resolve({ client, fingerprint });
+      resolve({ client, socket, fingerprint });
     });
     client.on("error", (err) => fail(refusal ?? { error: connectError(target, err, opts.connectTimeoutMs) }));
     client.on("close", () => fail(refusal ?? { error: connectError(target, new Error("connection closed during handshake"), opts.connectTimeoutMs) }));
@@ -73,9 +79,7 @@ function attempt(target: SshTarget, opts: HandshakeOptions, families: number[]):
       refusal = checkHostKey(target, opts, fingerprint, hostKeyFamilyOf(key));
       return refusal === undefined;
     };
-    client.connect(config(target, opts, families, verify));
-    // Pipelined SFTP requests are many small writes; Nagle would hold all but the first for an RTT.
-    client.setNoDelay(true);
+    client.connect({ ...config(target, opts, families, verify), sock: socket });
   });
 }
 

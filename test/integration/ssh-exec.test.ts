@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, onTestFinished } from "vitest";
 import { RemoteCommandError } from "../../src/errors.js";
 import { connectSsh, type SshConnection } from "../../src/remote/index.js";
 import type { SshTarget } from "../../src/remote/types.js";
@@ -15,6 +15,20 @@ function target(): SshTarget {
 const uniqueSleep = () => `600.${parseInt(randomBytes(4).toString("hex"), 16)}`;
 /** Lists processes running `sleep <nap>`; the [s] keeps pgrep's own shell from matching. */
 const sleepers = async (conn: SshConnection, nap: string) => (await conn.exec(`pgrep -af '[s]leep ${nap}' || true`)).stdout;
+
+/** Stops a local sshd process (the sandbox runs here) until the test ends, even by timeout. */
+function freeze(pid: number): void {
+  process.kill(pid, "SIGSTOP");
+  onTestFinished(() => {
+    for (const sig of ["SIGCONT", "SIGTERM"] as const) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
 
 describeSandbox("SSH exec against the sandbox", () => {
   let conn: SshConnection;
@@ -80,17 +94,12 @@ describeSandbox("SSH exec against the sandbox", () => {
     const pending = watched.exec("sleep 30").catch((e) => e);
     await new Promise((r) => setTimeout(r, 200));
     const frozenAt = Date.now();
-    process.kill(pid, "SIGSTOP");
-    try {
-      const { at, err } = await closed;
-      expect(at - frozenAt).toBeLessThan(500 * 3 + 500);
-      expect(err?.message).toMatch(/keepalive/i);
-      expect(await pending).toBeInstanceOf(RemoteCommandError);
-      expect(watched.closed).toBe(true);
-      await expect(watched.exec("true")).rejects.toBeInstanceOf(RemoteCommandError);
-    } finally {
-      process.kill(pid, "SIGCONT");
-      process.kill(pid, "SIGTERM");
-    }
+    freeze(pid);
+    const { at, err } = await closed;
+    expect(at - frozenAt).toBeLessThan(500 * 3 + 500);
+    expect(err?.message).toMatch(/keepalive/i);
+    expect(await pending).toBeInstanceOf(RemoteCommandError);
+    expect(watched.closed).toBe(true);
+    await expect(watched.exec("true")).rejects.toBeInstanceOf(RemoteCommandError);
   });
 });

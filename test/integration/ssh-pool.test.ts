@@ -1,4 +1,5 @@
-import { afterEach, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { afterEach, expect, it, onTestFinished } from "vitest";
 import { connectSsh, SshPool, type ConnectOptions } from "../../src/remote/index.js";
 import type { SshTarget } from "../../src/remote/types.js";
 import { describeSandbox, sandboxHosts } from "./sandbox.js";
@@ -6,6 +7,20 @@ import { describeSandbox, sandboxHosts } from "./sandbox.js";
 function target(): SshTarget {
   const h = sandboxHosts()[0]!;
   return { name: h.name, address: h.address, port: h.port, user: h.user, identityFile: h.identityFile, hostKey: h.fingerprint };
+}
+
+/** Stops a local sshd process (the sandbox runs here) until the test ends, even by timeout. */
+function freeze(pid: number): void {
+  process.kill(pid, "SIGSTOP");
+  onTestFinished(() => {
+    for (const sig of ["SIGCONT", "SIGTERM"] as const) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  });
 }
 
 describeSandbox("SSH pool against the sandbox", () => {
@@ -66,5 +81,18 @@ describeSandbox("SSH pool against the sandbox", () => {
     for (const [, delta] of events) most = Math.max(most, (running += delta!));
     expect(events).toHaveLength(40);
     expect(most).toBe(8);
+  });
+
+  it("closeAll returns promptly even when a peer is frozen", async () => {
+    const p = countingPool({ keepaliveIntervalMs: 0 });
+    const conn = await p.get(target());
+    // $PPID of the remote shell is the unprivileged sshd process serving this connection.
+    const pid = Number((await conn.exec("echo $PPID")).stdout.trim());
+    expect(readFileSync(`/proc/${pid}/comm`, "utf8").trim()).toBe("sshd");
+    freeze(pid);
+    const started = Date.now();
+    await p.closeAll();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(conn.closed).toBe(true);
   });
 });
