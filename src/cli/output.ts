@@ -21,16 +21,12 @@ export function createOutput(json: boolean, stdout = process.stdout, stderr = pr
     },
     info: (m) => err(m),
     warn: (m) => err(pc.yellow("warning: ") + m),
-    onEvent: (e) => renderEvent(e, err, json),
+    onEvent: (e) => renderEvent(e, err),
   };
 }
 
-function renderEvent(e: FleetEvent, err: (s: string) => void, json: boolean): void {
-  if (json) {
-    // NDJSON progress on stderr keeps stdout a single document.
-    err(JSON.stringify(e));
-    return;
-  }
+/** Human progress on stderr, in --json mode too: stdout stays one document. */
+function renderEvent(e: FleetEvent, err: (s: string) => void): void {
   const where = e.host ? pc.dim(` [${e.host}]`) : "";
   switch (e.type) {
     case "step-start":
