@@ -31,7 +31,8 @@ interface Run { code: number | null; stdout: string; stderr: string; result: Rec
 
 const root = mkdtempSync(path.join(os.tmpdir(), "cfps-"));
 const suffix = Math.random().toString(36).slice(2, 8);
-const slot = 100 + Math.floor(Math.random() * 200);
+// Host ports 30000 + slot*120: slots 50-249 stay clear of the sandbox tests and below 65535.
+const slot = 50 + Math.floor(Math.random() * 200);
 const plans = await loadPlans();
 
 function contextFor(customerId: string, image: string, healthTimeoutMs: number, slotOffset: number): InstanceContext {
