@@ -3,6 +3,7 @@ export type StepName =
   | "validate"
   | "connect"
   | "place"
+  | "prepare"
   | "render"
   | "upload"
   | "start"
@@ -12,7 +13,15 @@ export type StepName =
   | "sweep"
   | "restart"
   | "stop"
-  | "destroy";
+  | "destroy"
+  | "inspect"
+  | "stage"
+  | "rollback"
+  | "logs"
+  | "reconcile"
+  | "prune"
+  | "alert"
+  | "report";
 
 export type FleetEvent =
   | { type: "step-start"; step: StepName; host?: string; customerId?: string; at: number }

@@ -44,6 +44,8 @@ export interface ProvisionResult {
   sshTunnel: string;
   ports: PortSet;
   durationMs: number;
+  /** Milliseconds per step, plus the remote script's own time: what the client spent is the rest. */
+  timings: Record<string, number>;
   changed: boolean;
 }
 
@@ -61,8 +63,16 @@ const LEASE_MS = 15 * 60_000;
 const MAX_SLOT_MOVES = 20;
 
 /** Creates (or resumes) one customer's instance end to end. */
-export async function provision(deps: Deps, raw: ProvisionInput): Promise<ProvisionResult | DryRunResult> {
+export async function provision(outer: Deps, raw: ProvisionInput): Promise<ProvisionResult | DryRunResult> {
   const started = Date.now();
+  const timings: Record<string, number> = {};
+  const deps: Deps = {
+    ...outer,
+    onEvent: (e) => {
+      if (e.type === "step-done") timings[e.step] = (timings[e.step] ?? 0) + e.durationMs;
+      outer.onEvent(e);
+    },
+  };
   const input = parseInput(ProvisionInput, raw);
   const customerId = checkCustomerId(input.customerId);
   const config = await loadPlans(input.plansFile ?? defaultPlansFile(deps.env));
@@ -109,6 +119,7 @@ export async function provision(deps: Deps, raw: ProvisionInput): Promise<Provis
       sshTunnel: `ssh -N -L ${ports.gateway}:127.0.0.1:${ports.gateway} -p ${host.port} ${host.user}@${host.address}`,
       ports,
       durationMs: Date.now() - started,
+      timings: { ...timings, remoteScript: outcome.scriptMs },
       changed: outcome.changed,
     };
   } catch (err) {
@@ -119,7 +130,9 @@ export async function provision(deps: Deps, raw: ProvisionInput): Promise<Provis
 
 /** Moves to the next slot while any of the slot's ports is already taken on the host by someone else. */
 async function ensureFreeSlot(deps: Deps, shell: import("../remote/types.js").RemoteShell, host: HostRecord, row: InstanceRecord, config: Plans): Promise<InstanceRecord> {
-  const res = await shell.exec(prepareCommand(host.remoteRoot, row.customerId), { timeoutMs: 30_000 });
+  const res = await step(deps.onEvent, "prepare", { host: host.name, customerId: row.customerId }, () =>
+    shell.exec(prepareCommand(host.remoteRoot, row.customerId), { timeoutMs: 30_000 }),
+  );
   if (res.code !== 0) {
     throw new RemoteCommandError(host.name, "prepare", `cannot create ${instancePaths(host.remoteRoot, row.customerId).dir} on ${host.name}`, {
       exitCode: res.code,

@@ -14,8 +14,9 @@ const TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 
 export function sqliteMigrationDriver(file: string): MigrationDriver & { close(): void } {
   const db = new Database(file, { timeout: 15_000 });
-  // WAL lets the health daemon read while a provision writes.
-  db.pragma("journal_mode = WAL");
+  // Rollback journal, not WAL: with WAL, closing one Prisma client broke others on the same file in
+  // the same process (SQLITE_IOERR_SHORT_READ), and the billing API may open several fleets.
+  db.pragma("journal_mode = DELETE");
   return {
     async lock() {
       db.exec("BEGIN IMMEDIATE");

@@ -3,8 +3,10 @@ import path from "node:path";
 import { InputError } from "../errors.js";
 import { defaultDatabaseUrl } from "../paths.js";
 import { eventRepo } from "./event-repo.js";
+import { healthRepo } from "./health-repo.js";
 import { hostRepo } from "./host-repo.js";
 import { instanceRepo } from "./instance-repo.js";
+import { leaseRepo } from "./lease-repo.js";
 import { loadMigrations, migrate } from "./migrate.js";
 import type { PrismaClient } from "./generated/sqlite/client.js";
 import type { Store } from "./types.js";
@@ -17,6 +19,8 @@ export async function openStore(url = process.env.CLAWFLEET_DATABASE_URL || defa
     hosts: hostRepo(db),
     instances: instanceRepo(db),
     events: eventRepo(db),
+    healthChecks: healthRepo(db),
+    leases: leaseRepo(db),
     close: () => db.$disconnect(),
   };
 }

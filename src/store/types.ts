@@ -1,3 +1,5 @@
+import type { HealthRepo, LeaseRepo } from "./health-types.js";
+
 /** Rows as the app layer sees them. Secrets never appear here: only hashes and fingerprints. */
 export interface HostRecord {
   id: string;
@@ -13,6 +15,9 @@ export interface HostRecord {
   status: string;
   dockerOk: boolean;
   createdAt: Date;
+  /** Set by health sweeps while the host cannot be reached. */
+  downSince?: Date | null;
+  downReason?: string | null;
 }
 
 export type NewHost = Omit<HostRecord, "id" | "createdAt" | "status"> & { status?: string };
@@ -36,6 +41,8 @@ export interface InstanceRecord {
   consecutiveFailures: number;
   restartCount: number;
   lastRestartAt: Date | null;
+  /** Start of the health policy's current restart window. */
+  restartWindowAt?: Date | null;
   quarantinedAt: Date | null;
   lastHealthAt: Date | null;
   leaseOwner: string | null;
@@ -105,5 +112,7 @@ export interface Store {
   hosts: HostRepo;
   instances: InstanceRepo;
   events: EventRepo;
+  healthChecks: HealthRepo;
+  leases: LeaseRepo;
   close(): Promise<void>;
 }

@@ -77,3 +77,16 @@ describe("store", () => {
     await expect(claim("p1", "pro")).rejects.toThrow(/dedicated/);
   });
 });
+
+describe("several stores on one SQLite file in one process", () => {
+  it("closing one leaves the others working", async () => {
+    const url = "file:" + path.join(dir, "nested", "cf.db");
+    await store.hosts.list();
+    for (let i = 0; i < 3; i++) {
+      const other = await openStore(url);
+      await other.hosts.create({ ...host, name: `h${i}` });
+      await other.close();
+      expect((await store.hosts.list()).length).toBe(i + 1);
+    }
+  });
+});

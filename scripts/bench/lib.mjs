@@ -1,0 +1,39 @@
+// Shared helpers for the benchmark suites: stats, stored results, and BENCHMARKS.md sections.
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export const round = (x, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+export function machine() {
+  return `${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}, load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`;
+}
+
+/** Stores raw results and replaces this suite's section of BENCHMARKS.md. */
+export function publish(suite, results, markdown) {
+  const dir = path.join(repoRoot, "bench-results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `${suite}.json`), JSON.stringify({ suite, at: new Date().toISOString(), machine: machine(), results }, null, 2) + "\n");
+  const file = path.join(repoRoot, "BENCHMARKS.md");
+  const head = "# Benchmarks\n\n`npm run bench` (or `npm run bench -- SUITE`) reruns these; raw numbers are in `bench-results/`.\nEach comparison is measured side by side in one run and reported as a ratio, because these machines are noisy.\n";
+  let text = existsSync(file) ? readFileSync(file, "utf8") : head;
+  const begin = `<!-- bench:${suite} -->`;
+  const end = `<!-- /bench:${suite} -->`;
+  const section = `${begin}\n${markdown.trim()}\n\n_Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine()}._\n${end}`;
+  const re = new RegExp(`${begin}[\\s\\S]*?${end}`);
+  text = re.test(text) ? text.replace(re, section) : text.trimEnd() + "\n\n" + section + "\n";
+  writeFileSync(file, text);
+}
+
+export function table(head, rows) {
+  return [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}

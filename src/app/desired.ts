@@ -1,0 +1,37 @@
+import { getPlan, loadPlans, defaultPlansFile, type Plans, type PlanSpec } from "../domain/plans.js";
+import { portsForSlot, type PortSet } from "../domain/ports.js";
+import type { HostRecord, InstanceRecord } from "../store/types.js";
+import { renderFor } from "./provision-remote.js";
+import type { Deps } from "./ports.js";
+
+/** The hash ignores secrets, so a placeholder token yields the real desired hash. */
+const PLACEHOLDER_TOKEN = "0".repeat(64);
+
+export interface Desired {
+  spec: PlanSpec;
+  ports: PortSet;
+  configHash: string;
+}
+
+export function loadPlansFor(deps: Deps, plansFile?: string): Promise<Plans> {
+  return loadPlans(plansFile ?? defaultPlansFile(deps.env));
+}
+
+/** What the instance's files would be rendered as now, from the current plans and templates. */
+export function desiredFor(plans: Plans, host: HostRecord, row: InstanceRecord, over: { plan?: string; image?: string } = {}): Desired {
+  const base = getPlan(plans, over.plan ?? row.plan);
+  const spec: PlanSpec = { ...base, image: over.image ?? row.image };
+  if (row.portSlot === null) throw new Error(`instance ${row.customerId} holds no port slot`);
+  const ports = portsForSlot(row.portSlot, plans.basePort, plans.portStep);
+  const { configHash } = renderFor(spec, host, row.customerId, ports, PLACEHOLDER_TOKEN, null);
+  return { spec, ports, configHash };
+}
+
+/** Like desiredFor, but null when the plans or templates cannot produce it (status still answers). */
+export async function tryDesired(deps: Deps, host: HostRecord, row: InstanceRecord, plansFile?: string): Promise<{ desired: Desired | null; problem?: string }> {
+  try {
+    return { desired: desiredFor(await loadPlansFor(deps, plansFile), host, row) };
+  } catch (err) {
+    return { desired: null, problem: err instanceof Error ? err.message.split("\n")[0] : String(err) };
+  }
+}

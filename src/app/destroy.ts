@@ -1,0 +1,83 @@
+import { ConflictError, InputError, RemoteCommandError } from "../errors.js";
+import { destroyCommand, destroyTargets, parseDestroy } from "../remote/commands/lifecycle.js";
+import type { HostRecord, InstanceRecord } from "../store/types.js";
+import { step } from "./events.js";
+import { audit } from "./hosts.js";
+import { connect, messageOf, mustGetInstance } from "./instance-lookup.js";
+import type { Deps } from "./ports.js";
+
+export interface DestroyInput {
+  customerId: string;
+  /** Required: without it nothing is removed and InputError lists what would be. */
+  force?: boolean;
+  keepData?: boolean;
+  /** Why, for the Event (e.g. "expired"). */
+  reason?: string;
+}
+
+export interface DestroyResult {
+  customerId: string;
+  host: string;
+  removed: string[];
+  keptData: boolean;
+  freedSlot: number | null;
+}
+
+/**
+ * Removes the containers, network, instance directory and (unless keepData) the data volume, then
+ * marks the row destroyed with no port slot, so the slot is free and the row stays for audit.
+ */
+export async function destroyInstance(deps: Deps, input: DestroyInput): Promise<DestroyResult> {
+  const { row, host } = await mustGetInstance(deps, input.customerId);
+  const keepData = Boolean(input.keepData);
+  const removed = whatGoes(host, row, keepData);
+  if (!input.force) {
+    throw new InputError(
+      `refusing to destroy ${row.customerId} without --force; it would remove:\n  ${removed.join("\n  ")}${keepData ? `\n  (volume cf-${row.customerId}-data is kept: --keep-data)` : ""}`,
+      `run \`clawfleet destroy ${row.customerId} --force${keepData ? " --keep-data" : ""}\`${keepData ? "" : ", or add --keep-data to keep the data volume"}`,
+    );
+  }
+  if (row.status === "provisioning" && row.leaseUntil && row.leaseUntil > deps.clock.now()) {
+    throw new ConflictError(`${row.customerId} is being provisioned right now`, "wait for it to finish, then destroy it");
+  }
+  try {
+    const shell = await connect(deps, host, row.customerId);
+    await step(deps.onEvent, "destroy", { host: host.name, customerId: row.customerId }, async () => {
+      const res = await shell.exec(destroyCommand(host.remoteRoot, row.customerId, keepData), { timeoutMs: 120_000 });
+      const left = parseDestroy(res.stdout);
+      const leftovers = left ? Object.entries(left).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`) : ["(no report)"];
+      if (res.code !== 0 || leftovers.length > 0) {
+        throw new RemoteCommandError(host.name, "destroy", `destroy of ${row.customerId} on ${host.name} left ${leftovers.join(", ")} behind`, {
+          exitCode: res.code,
+          stderrTail: res.stderr.slice(-2000),
+          hint: "the DB row is unchanged; fix the cause and run destroy again",
+        });
+      }
+    });
+  } catch (err) {
+    await audit(deps, "instance.destroy", row.customerId, "failed", messageOf(err).slice(0, 500));
+    throw err;
+  }
+  await deps.store.instances.update(row.customerId, {
+    status: "destroyed",
+    statusReason: input.reason ?? `destroyed by ${deps.actor}`,
+    portSlot: null,
+    tokenHash: null,
+    consecutiveFailures: 0,
+    leaseOwner: null,
+    leaseUntil: null,
+  });
+  await audit(deps, "instance.destroy", row.customerId, "ok", `${input.reason ? input.reason + "; " : ""}on ${host.name}, freed slot ${row.portSlot}${keepData ? ", kept volume cf-" + row.customerId + "-data" : ""}`);
+  return { customerId: row.customerId, host: host.name, removed, keptData: keepData, freedSlot: row.portSlot };
+}
+
+function whatGoes(host: HostRecord, row: InstanceRecord, keepData: boolean): string[] {
+  const t = destroyTargets(host.remoteRoot, row.customerId, keepData);
+  return [
+    `container ${t.container} (compose project ${t.project}) on ${host.name}`,
+    `network ${t.network}`,
+    ...(t.volume ? [`volume ${t.volume} (the customer's data)`] : []),
+    `directory ${t.dir} (compose file, .env, provision.sh)`,
+    `port slot ${row.portSlot ?? "none"} (freed for the next provision)`,
+  ];
+}

@@ -1,0 +1,142 @@
+import { decide, type Observation, type PolicyConfig, type PolicyDecision, type PolicyState } from "../domain/health-policy.js";
+import { healthRestartCommand, RESTART_LOCKED } from "../remote/commands/health.js";
+import type { RemoteShell } from "../remote/types.js";
+import type { Lease } from "../store/health-types.js";
+import type { HostRecord, InstanceRecord, InstanceStatus } from "../store/types.js";
+import { step } from "./events.js";
+import { raiseAlert, type AlertSink } from "./health-alerts.js";
+import { messageOf } from "./health-host.js";
+import type { HealthAction } from "./health-types.js";
+import { audit } from "./hosts.js";
+import type { Deps } from "./ports.js";
+
+/** Statuses the health policy owns. Stopped, destroyed, provisioning and failed are never touched. */
+export const SWEPT_STATUSES: InstanceStatus[] = ["healthy", "unhealthy", "quarantined"];
+
+export interface ApplyContext {
+  deps: Deps;
+  cfg: PolicyConfig;
+  owner: string;
+  leaseTtlMs: number;
+  alerts: AlertSink;
+  host: HostRecord;
+  shell: RemoteShell;
+  signal?: AbortSignal;
+  afterLease?: (customerId: string) => void;
+}
+
+export interface Applied {
+  action: HealthAction;
+  note: string | null;
+  state: PolicyState;
+}
+
+export function stateOf(row: InstanceRecord): PolicyState {
+  return {
+    status: row.status === "quarantined" ? "quarantined" : row.status === "unhealthy" ? "unhealthy" : "healthy",
+    consecutiveFailures: row.consecutiveFailures,
+    restartCount: row.restartCount,
+    restartWindowAt: row.restartWindowAt ?? null,
+    lastRestartAt: row.lastRestartAt,
+    quarantinedAt: row.quarantinedAt,
+  };
+}
+
+/** True when a sweep changes nothing in the row, so no lease is needed (the steady state). */
+export function isSteady(row: InstanceRecord, d: PolicyDecision): boolean {
+  const s = stateOf(row);
+  return d.action.type === "none" && d.state.status === s.status && d.state.consecutiveFailures === s.consecutiveFailures && d.state.restartCount === s.restartCount;
+}
+
+/**
+ * Applies one observation under the instance's lease. The row is re-read under the lease, so two
+ * processes never act on one failure episode twice: the loser of the lease skips, and a process
+ * that gets the lease after a restart sees that restart (and its cooldown) in the row.
+ */
+export async function applyUnderLease(ctx: ApplyContext, row: InstanceRecord, obs: Observation, observedAt: Date): Promise<Applied> {
+  const { store } = ctx.deps;
+  const now = ctx.deps.clock.now();
+  const lease = await store.leases.acquire({ customerId: row.customerId, owner: ctx.owner, ttlMs: ctx.leaseTtlMs, now, statuses: SWEPT_STATUSES });
+  if (!lease) return { action: "locked", note: `held by ${row.leaseOwner ?? "another process"}, or no longer ${SWEPT_STATUSES.join("/")}`, state: stateOf(row) };
+  ctx.afterLease?.(row.customerId);
+  let done = false;
+  try {
+    const fresh = lease.row;
+    if (fresh.lastRestartAt && fresh.lastRestartAt > observedAt) {
+      return { action: "stale", note: "observed before the latest restart", state: stateOf(fresh) };
+    }
+    const d = decide(stateOf(fresh), obs, now, ctx.cfg);
+    const reason = obs.kind === "unhealthy" ? obs.reason : null;
+    if (d.action.type === "restart") {
+      if (ctx.signal?.aborted) return { action: "none", note: "shutting down: restart left to the next sweep", state: stateOf(fresh) };
+      done = true;
+      return await restart(ctx, lease, d, d.action.attempt, d.action.reason, now);
+    }
+    done = await store.leases.release(lease, patchOf(d.state, reason, now));
+    if (!done) return { action: "locked", note: "the lease was taken over", state: stateOf(fresh) };
+    return await afterTransition(ctx, fresh, d, reason, now);
+  } finally {
+    if (!done) await store.leases.release(lease).catch(() => false);
+  }
+}
+
+async function afterTransition(ctx: ApplyContext, before: InstanceRecord, d: PolicyDecision, reason: string | null, now: Date): Promise<Applied> {
+  const { deps, host } = ctx;
+  const a = d.action;
+  if (a.type === "quarantine") {
+    await raiseAlert(deps, ctx.alerts, { kind: "quarantine", customerId: before.customerId, host: host.name, reason: a.reason, at: now.toISOString(), attempts: a.attempts });
+    return { action: "quarantined", note: a.reason, state: d.state };
+  }
+  if (a.type === "recovered") {
+    await audit(deps, "health.recovered", before.customerId, "ok", `was ${before.status}`);
+    if (a.from === "quarantined") {
+      await raiseAlert(deps, ctx.alerts, { kind: "recovered", customerId: before.customerId, host: host.name, reason: `healthy again after quarantine since ${before.quarantinedAt?.toISOString() ?? "?"}`, at: now.toISOString(), attempts: before.restartCount });
+    }
+    return { action: "recovered", note: null, state: d.state };
+  }
+  if (before.status === "healthy" && d.state.status === "unhealthy") await audit(deps, "health.unhealthy", before.customerId, "ok", reason ?? undefined);
+  return { action: "none", note: a.type === "none" ? a.note ?? null : null, state: d.state };
+}
+
+/** Records the restart first (fenced), then runs it: a crash in between can never lead to a second restart. */
+async function restart(ctx: ApplyContext, lease: Lease, d: PolicyDecision, attempt: number, reason: string, now: Date): Promise<Applied> {
+  const { deps, host, cfg } = ctx;
+  const customerId = lease.customerId;
+  const label = `attempt ${attempt}/${cfg.maxRestarts}`;
+  const intent = await deps.store.leases.write(lease, { ...patchOf(d.state, reason, now), statusReason: `restarting (${label}): ${reason}`.slice(0, 500) });
+  if (!intent) {
+    await deps.store.leases.release(lease).catch(() => false);
+    return { action: "locked", note: "the lease was taken over before the restart", state: d.state };
+  }
+  const timeoutMs = Math.max(10_000, Math.min(120_000, ctx.leaseTtlMs - 5_000));
+  let outcome: string | null;
+  try {
+    const res = await step(deps.onEvent, "restart", { host: host.name, customerId, detail: () => label }, () =>
+      ctx.shell.exec(healthRestartCommand(host.remoteRoot, customerId), { timeoutMs }),
+    );
+    outcome = res.code === 0 ? null : res.code === RESTART_LOCKED ? "the instance is locked by another clawfleet run" : `exit ${res.timedOut ? "timeout" : res.code}: ${tail(res.stderr)}`;
+  } catch (err) {
+    outcome = messageOf(err);
+  }
+  await audit(deps, "health.restart", customerId, outcome === null ? "ok" : "failed", `${label}: ${reason}${outcome ? `; ${outcome}` : ""}`.slice(0, 500));
+  const statusReason = outcome === null ? `restarted (${label}): ${reason}` : `restart failed (${label}): ${outcome}`;
+  await deps.store.leases.release(lease, { statusReason: statusReason.slice(0, 500) }).catch(() => false);
+  return { action: outcome === null ? "restarted" : "restart-failed", note: outcome ?? label, state: d.state };
+}
+
+function patchOf(s: PolicyState, reason: string | null, now: Date): Partial<InstanceRecord> {
+  return {
+    status: s.status,
+    statusReason: s.status === "healthy" ? null : s.status === "quarantined" ? `quarantined: ${reason ?? "unhealthy"}`.slice(0, 500) : reason?.slice(0, 500) ?? null,
+    consecutiveFailures: s.consecutiveFailures,
+    restartCount: s.restartCount,
+    restartWindowAt: s.restartWindowAt,
+    lastRestartAt: s.lastRestartAt,
+    quarantinedAt: s.quarantinedAt,
+    lastHealthAt: now,
+  };
+}
+
+function tail(text: string): string {
+  return text.trim().split("\n").slice(-3).join(" | ").slice(-300);
+}
