@@ -7,12 +7,20 @@ import type { EventSink } from "./app/events.js";
 import type { AddHostInput, AddHostResult } from "./app/hosts.js";
 import type { HostRecord } from "./store/types.js";
 import type { DryRunResult, ProvisionInput, ProvisionResult } from "./app/provision.js";
+import type { FleetHealth } from "./health/api.js";
 
 export * from "./errors.js";
 export type { FleetEvent, EventSink, StepName } from "./app/events.js";
 export type { AddHostInput, AddHostResult } from "./app/hosts.js";
 export type { HostRecord, InstanceRecord, EventRecord } from "./store/types.js";
 export type { ProvisionInput, ProvisionResult, DryRunResult } from "./app/provision.js";
+export type { FleetHealth } from "./health/api.js";
+export type { SweepReport, InstanceHealth, HostHealth, HealthAction } from "./app/health-types.js";
+export type { HealthHistory } from "./app/health-history.js";
+export type { FleetReport } from "./app/health-report.js";
+export type { Alert, AlertKind, AlertSink } from "./app/health-alerts.js";
+export type { HealthDaemon } from "./health/daemon.js";
+export type { AlertOptions, HealthCheckOptions, HealthDaemonOptions } from "./health/facade.js";
 
 export interface FleetOptions {
   /** Default: CLAWFLEET_DATABASE_URL, else SQLite under $XDG_STATE_HOME/clawfleet. */
@@ -34,6 +42,8 @@ export interface Fleet {
   };
   /** Creates or resumes an instance. The result's gatewayToken is shown once and never stored. */
   provision(input: ProvisionInput): Promise<ProvisionResult | DryRunResult>;
+  /** Health sweeps, the auto-restart policy, history, alerts and the daemon. */
+  health: FleetHealth;
   /** Closes SSH connections and the database. */
   close(): Promise<void>;
 }
@@ -53,10 +63,22 @@ export async function createFleet(options: FleetOptions = {}): Promise<Fleet> {
       rekey: (name, choice) => hosts.rekeyHost(deps, name, choice),
     },
     provision: async (input) => (await import("./app/provision.js")).provision(deps, input),
+    health: healthMethods(deps),
     async close() {
       await connector.closeAll();
       await store.close();
     },
+  };
+}
+
+function healthMethods(deps: Deps): FleetHealth {
+  const facade = () => import("./health/facade.js");
+  return {
+    check: async (opts) => (await facade()).check(deps, opts),
+    history: async (id, opts) => (await facade()).history(deps, id, opts),
+    report: async (opts) => (await facade()).report(deps, opts),
+    prune: async (ms) => (await facade()).prune(deps, ms),
+    daemon: async (opts) => (await facade()).daemon(deps, opts),
   };
 }
 

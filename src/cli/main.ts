@@ -4,6 +4,7 @@ import { createOutput, type Output } from "./output.js";
 import { registerHosts } from "./commands/hosts.js";
 import { registerProvision } from "./commands/provision.js";
 import { registerValidateConfig } from "./commands/validate-config.js";
+import { registerHealth } from "./commands/health.js";
 
 /** Runs one command action with the shared output and error handling; returns the exit status. */
 export type Runner = (json: boolean, action: (out: Output) => Promise<number | void>) => Promise<void>;
@@ -27,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   registerHosts(program, run);
   registerProvision(program, run);
   registerValidateConfig(program, run);
+  registerHealth(program, run);
 
   try {
     await program.parseAsync(argv);

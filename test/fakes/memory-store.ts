@@ -1,8 +1,9 @@
 import { ConflictError, NotFoundError } from "../../src/errors.js";
 import type { EventRecord, HostRecord, InstanceRecord, Store } from "../../src/store/types.js";
+import { memoryHealth } from "./memory-health.js";
 
 /** An in-memory Store with the same rules as the Prisma one, for fast app unit tests. */
-export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<string, InstanceRecord> } {
+export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<string, InstanceRecord>; checks: ReturnType<typeof memoryHealth>["checks"] } {
   const hosts = new Map<string, HostRecord>();
   const rows = new Map<string, InstanceRecord>();
   const eventsLog: EventRecord[] = [];
@@ -20,10 +21,14 @@ export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<str
     if (!r) throw new NotFoundError(`no instance for customer ${c}`);
     return r;
   };
+  const health = memoryHealth(hosts, rows, eventsLog);
   return {
     kind: "sqlite",
     eventsLog,
     rows,
+    checks: health.checks,
+    healthChecks: health.healthChecks,
+    leases: health.leases,
     hosts: {
       async create(h) {
         if (hosts.has(h.name)) throw new ConflictError(`a host named ${h.name} already exists`);
@@ -89,6 +94,6 @@ function blank(id: string, customerId: string, now: Date): InstanceRecord {
   return {
     id, customerId, hostId: "", plan: "", status: "provisioning", statusReason: null, image: "", configHash: null, portSlot: null,
     tokenHash: null, apiKeyFingerprint: null, subdomain: null, expiresAt: null, consecutiveFailures: 0, restartCount: 0,
-    lastRestartAt: null, quarantinedAt: null, lastHealthAt: null, leaseOwner: null, leaseUntil: null, leaseFence: 0, createdAt: now, updatedAt: now,
+    lastRestartAt: null, restartWindowAt: null, quarantinedAt: null, lastHealthAt: null, leaseOwner: null, leaseUntil: null, leaseFence: 0, createdAt: now, updatedAt: now,
   };
 }

@@ -1,0 +1,89 @@
+import type { AlertSink } from "../app/health-alerts.js";
+import { pruneHealthHistory } from "../app/health-history.js";
+import { healthReport, type FleetReport } from "../app/health-report.js";
+import { healthSweep, leaseOwnerId } from "../app/health-sweep.js";
+import type { SweepOptions, SweepReport } from "../app/health-types.js";
+import type { Deps } from "../app/ports.js";
+import { scheduleJob, type Job } from "./scheduler.js";
+
+export interface DaemonOptions {
+  /** Sweep schedule (cron). */
+  every: string;
+  /** Report + history pruning schedule (cron). */
+  daily: string;
+  /** HealthCheck rows older than this are pruned daily (and at start). */
+  retentionMs: number;
+  alerts: AlertSink;
+  sweep?: Omit<SweepOptions, "owner" | "alerts" | "signal">;
+  /** Sweep once right away, which also warms every connection. Default true. */
+  sweepAtStart?: boolean;
+  onSweep?: (r: SweepReport) => void;
+  onReport?: (r: FleetReport) => void;
+  /** A sweep tick came while the previous sweep still ran; it was skipped. */
+  onSkip?: () => void;
+  onError?: (err: unknown, what: "sweep" | "report" | "prune") => void;
+}
+
+export interface HealthDaemon {
+  /** This daemon's lease owner id. */
+  readonly owner: string;
+  /** Runs a sweep now unless one is running (then null). */
+  sweepNow(): Promise<SweepReport | null>;
+  /** Stops the schedules, abandons the sweep's pending host probes, lets restarts under way finish. */
+  stop(): Promise<void>;
+  /** Resolves once stop() has finished. */
+  readonly stopped: Promise<void>;
+}
+
+/** The health daemon: sweeps on a schedule over warm pooled connections, never two at once. */
+export function startHealthDaemon(deps: Deps, opts: DaemonOptions): HealthDaemon {
+  const owner = leaseOwnerId();
+  const abort = new AbortController();
+  let sweeping: Promise<SweepReport | null> | null = null;
+  let daily: Promise<void> | null = null;
+  let markStopped!: () => void;
+  const stopped = new Promise<void>((r) => (markStopped = r));
+
+  const sweepNow = (): Promise<SweepReport | null> => {
+    if (abort.signal.aborted) return Promise.resolve(null);
+    if (sweeping) {
+      opts.onSkip?.();
+      return Promise.resolve(null);
+    }
+    const run = healthSweep(deps, { ...opts.sweep, owner, alerts: opts.alerts, signal: abort.signal })
+      .then((r) => (opts.onSweep?.(r), r))
+      .catch((err) => (opts.onError?.(err, "sweep"), null))
+      .finally(() => (sweeping = null));
+    sweeping = run;
+    return run;
+  };
+  const prune = () => pruneHealthHistory(deps, opts.retentionMs).then(() => undefined, (err) => opts.onError?.(err, "prune"));
+  const reportAndPrune = (): Promise<void> => {
+    if (daily || abort.signal.aborted) return daily ?? Promise.resolve();
+    daily = healthReport(deps, { alerts: opts.alerts })
+      .then((r) => opts.onReport?.(r), (err) => opts.onError?.(err, "report"))
+      .then(prune)
+      .finally(() => (daily = null));
+    return daily;
+  };
+
+  const jobs: Job[] = [scheduleJob(opts.every, "clawfleet-health-sweep", sweepNow), scheduleJob(opts.daily, "clawfleet-health-report", reportAndPrune)];
+  if (opts.sweepAtStart !== false) void sweepNow();
+  const firstPrune = prune();
+
+  let stopping: Promise<void> | null = null;
+  return {
+    owner,
+    sweepNow,
+    stopped,
+    stop() {
+      stopping ??= (async () => {
+        for (const j of jobs) j.stop();
+        abort.abort(new Error("the health daemon is stopping"));
+        await Promise.allSettled([sweeping, daily, firstPrune]);
+        markStopped();
+      })();
+      return stopping;
+    },
+  };
+}

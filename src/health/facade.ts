@@ -1,0 +1,99 @@
+import { noAlerts, type AlertSink } from "../app/health-alerts.js";
+import { healthHistory, pruneHealthHistory, type HealthHistory } from "../app/health-history.js";
+import { healthReport, type FleetReport } from "../app/health-report.js";
+import { healthSweep } from "../app/health-sweep.js";
+import type { SweepOptions, SweepReport } from "../app/health-types.js";
+import type { Deps } from "../app/ports.js";
+import { defaultPlansFile, loadPlans } from "../domain/plans.js";
+import { startHealthDaemon, type DaemonOptions, type HealthDaemon } from "./daemon.js";
+import { checkCron } from "./scheduler.js";
+import { parseWebhookUrl, redactWebhook, webhookSink, type WebhookOptions } from "./webhook.js";
+
+export interface AlertOptions {
+  /** Alert webhook; default CLAWFLEET_ALERT_WEBHOOK. */
+  webhook?: string;
+  /** Retry settings of the webhook. */
+  webhookOptions?: Omit<WebhookOptions, "onResult">;
+  /** A sink of your own instead of (or with no) webhook. */
+  alerts?: AlertSink;
+}
+
+export type HealthCheckOptions = Omit<SweepOptions, "owner" | "alerts"> & AlertOptions;
+
+export interface HealthDaemonOptions extends AlertOptions, Omit<DaemonOptions, "every" | "daily" | "retentionMs" | "alerts"> {
+  /** Default: plans.yaml health.sweepSchedule ("*\/5 * * * *"). */
+  every?: string;
+  /** Default: plans.yaml health.reportSchedule ("0 6 * * *"). */
+  daily?: string;
+  /** Default: plans.yaml health.retention (30d). */
+  retentionMs?: number;
+}
+
+/** How long `check` waits for webhook deliveries (and their retries) before giving up on them. */
+const CHECK_DRAIN_MS = 30_000;
+
+export async function check(deps: Deps, opts: HealthCheckOptions = {}): Promise<SweepReport> {
+  const sink = alertSink(deps, opts);
+  try {
+    return await healthSweep(deps, { ...opts, alerts: sink });
+  } finally {
+    await sink.drain(CHECK_DRAIN_MS);
+    sink.close();
+  }
+}
+
+export const history = (deps: Deps, customerId: string, opts?: { limit?: number; since?: Date }): Promise<HealthHistory> => healthHistory(deps, customerId, opts);
+
+export async function report(deps: Deps, opts: AlertOptions = {}): Promise<FleetReport> {
+  const sink = alertSink(deps, opts);
+  try {
+    return await healthReport(deps, { alerts: sink });
+  } finally {
+    await sink.drain(CHECK_DRAIN_MS);
+    sink.close();
+  }
+}
+
+export async function prune(deps: Deps, retentionMs?: number): Promise<number> {
+  const plans = await loadPlans(defaultPlansFile(deps.env));
+  return pruneHealthHistory(deps, retentionMs ?? plans.health.retentionMs);
+}
+
+/** Starts the daemon; its `stop()` also flushes pending alerts (bounded). Closing connections is the caller's `fleet.close()`. */
+export async function daemon(deps: Deps, opts: HealthDaemonOptions = {}): Promise<HealthDaemon> {
+  const plans = await loadPlans(opts.sweep?.plansFile ?? defaultPlansFile(deps.env));
+  const every = checkCron(opts.every ?? plans.health.sweepSchedule, "--every");
+  const daily = checkCron(opts.daily ?? plans.health.reportSchedule, "--daily");
+  const sink = alertSink(deps, opts);
+  const d = startHealthDaemon(deps, { ...opts, every, daily, retentionMs: opts.retentionMs ?? plans.health.retentionMs, alerts: sink });
+  return {
+    owner: d.owner,
+    sweepNow: d.sweepNow,
+    stopped: d.stopped,
+    async stop() {
+      await d.stop();
+      await sink.drain(10_000);
+      sink.close();
+    },
+  };
+}
+
+type DrainableSink = AlertSink & { drain(ms: number): Promise<number>; close(): void };
+
+/** The webhook (with failures recorded as Events) plus the caller's own sink, if any. */
+function alertSink(deps: Deps, opts: AlertOptions): DrainableSink {
+  const raw = opts.webhook ?? deps.env.CLAWFLEET_ALERT_WEBHOOK;
+  const own = opts.alerts ?? noAlerts;
+  if (!raw) return { send: (a) => own.send(a), drain: async () => 0, close: () => {} };
+  const url = parseWebhookUrl(raw);
+  const hook = webhookSink(url, {
+    ...opts.webhookOptions,
+    onResult(r) {
+      if (r.ok) return;
+      const detail = `${r.alert.kind} for ${r.alert.customerId ?? r.alert.host ?? "fleet"} to ${redactWebhook(url)} failed after ${r.attempts} attempt(s): ${r.error}`;
+      deps.onEvent({ type: "warn", message: `alert delivery: ${detail}`, at: Date.now() });
+      void deps.store.events.record({ actor: deps.actor, action: "health.alert.delivery", target: r.alert.customerId ?? r.alert.host ?? "fleet", outcome: "failed", detail }).catch(() => {});
+    },
+  });
+  return { send: (a) => (hook.send(a), own.send(a)), drain: (ms) => hook.drain(ms), close: () => hook.close() };
+}

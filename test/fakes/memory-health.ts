@@ -1,0 +1,66 @@
+import type { HealthCheckRecord, HealthRepo, Lease, LeaseRepo } from "../../src/store/health-types.js";
+import type { EventRecord, HostRecord, InstanceRecord } from "../../src/store/types.js";
+
+/** In-memory HealthRepo and LeaseRepo with the Prisma versions' rules, over memoryStore's maps. */
+export function memoryHealth(hosts: Map<string, HostRecord>, rows: Map<string, InstanceRecord>, events: EventRecord[]) {
+  const checks: HealthCheckRecord[] = [];
+  let seq = 0;
+  const hostById = (id: string) => [...hosts.values()].find((h) => h.id === id);
+  const healthChecks: HealthRepo = {
+    async record(list) {
+      for (const r of list) checks.push({ ...r, id: `hc${++seq}` });
+    },
+    history: async (instanceId, o = {}) =>
+      checks
+        .filter((c) => c.instanceId === instanceId && (!o.since || c.at >= o.since))
+        .sort((a, b) => b.at.getTime() - a.at.getTime())
+        .slice(0, o.limit ?? 50),
+    async prune(before) {
+      const keep = checks.filter((c) => c.at >= before);
+      const removed = checks.length - keep.length;
+      checks.splice(0, checks.length, ...keep);
+      return removed;
+    },
+    async touchHealthy(ids, at) {
+      for (const r of rows.values()) if (ids.includes(r.id) && r.status === "healthy" && r.consecutiveFailures === 0) r.lastHealthAt = at;
+    },
+    async markHostDown(hostId, at, reason) {
+      const h = hostById(hostId);
+      if (!h || h.downSince) return false;
+      Object.assign(h, { downSince: at, downReason: reason });
+      return true;
+    },
+    async markHostUp(hostId) {
+      const h = hostById(hostId);
+      const since = h?.downSince ?? null;
+      if (h) Object.assign(h, { downSince: null, downReason: null });
+      return since;
+    },
+    countEvents: async (prefix, since) => events.filter((e) => e.action.startsWith(prefix) && e.at >= since).length,
+  };
+  const current = (l: Lease) => {
+    const r = rows.get(l.customerId);
+    return r && r.leaseOwner === l.owner && r.leaseFence === l.fence ? r : null;
+  };
+  const leases: LeaseRepo = {
+    async acquire({ customerId, owner, ttlMs, now, statuses }) {
+      const r = rows.get(customerId);
+      if (!r || !statuses.includes(r.status)) return null;
+      if (r.leaseOwner && r.leaseOwner !== owner && r.leaseUntil && r.leaseUntil >= now) return null;
+      const until = new Date(now.getTime() + ttlMs);
+      Object.assign(r, { leaseOwner: owner, leaseUntil: until, leaseFence: r.leaseFence + 1 });
+      return { customerId, owner, fence: r.leaseFence, until, row: { ...r } };
+    },
+    async write(l, patch) {
+      const r = current(l);
+      if (r) Object.assign(r, patch, { updatedAt: new Date() });
+      return r !== null;
+    },
+    async release(l, patch = {}) {
+      const r = current(l);
+      if (r) Object.assign(r, patch, { leaseOwner: null, leaseUntil: null, updatedAt: new Date() });
+      return r !== null;
+    },
+  };
+  return { healthChecks, leases, checks };
+}
