@@ -7,6 +7,7 @@ import { apiKeyFingerprint, generateGatewayToken, sha256Hex } from "../domain/se
 import { allHostPorts, portsForSlot, type PortSet } from "../domain/ports.js";
 import { instancePaths, parsePrepare, prepareCommand } from "../remote/commands/instance.js";
 import type { HostRecord, InstanceRecord } from "../store/types.js";
+import type { RemoteShell } from "../remote/types.js";
 import { audit, mustGetHost, parseInput, targetOf } from "./hosts.js";
 import { step } from "./events.js";
 import type { Deps } from "./ports.js";
@@ -91,9 +92,14 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
   try {
     const shell = await step(deps.onEvent, "connect", { host: host.name, customerId }, () => deps.connector.shell(targetOf(host)));
     row = await ensureFreeSlot(deps, shell, host, row, config);
-    const ports = portsForSlot(row.portSlot!, config.basePort, config.portStep);
-    const rendered = renderFor(facts, host, customerId, ports, token, input.apiKey ?? null);
-    const outcome = await runProvisionScript(deps, shell, host, customerId, rendered, facts);
+    let { ports, rendered, outcome } = await startOnSlot(deps, shell, host, row, config, facts, token, input.apiKey);
+    // The port check is advisory: another process may bind a port before compose does. Move on and retry.
+    for (let moves = 1; outcome instanceof RemoteCommandError && PORT_TAKEN.test(outcome.stderrTail) && moves <= 3; moves++) {
+      deps.onEvent({ type: "warn", message: `slot ${row.portSlot} was taken on the host during start; trying the next slot`, host: host.name, customerId, at: Date.now() });
+      row = await deps.store.instances.reslot(customerId, [row.portSlot!]);
+      ({ ports, rendered, outcome } = await startOnSlot(deps, shell, host, row, config, facts, token, input.apiKey));
+    }
+    if (outcome instanceof Error) throw outcome;
     const done = await step(deps.onEvent, "record", { host: host.name, customerId }, () =>
       deps.store.instances.update(customerId, {
         status: "healthy",
@@ -128,8 +134,20 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
   }
 }
 
+const PORT_TAKEN = /port is already allocated|address already in use/i;
+
+async function startOnSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row: InstanceRecord, config: Plans, facts: PlanSpec, token: string, apiKey?: string) {
+  const ports = portsForSlot(row.portSlot!, config.basePort, config.portStep);
+  const rendered = renderFor(facts, host, row.customerId, ports, token, apiKey ?? null);
+  const outcome = await runProvisionScript(deps, shell, host, row.customerId, rendered, facts).catch((err: unknown) => {
+    if (err instanceof Error) return err;
+    throw err;
+  });
+  return { ports, rendered, outcome };
+}
+
 /** Moves to the next slot while any of the slot's ports is already taken on the host by someone else. */
-async function ensureFreeSlot(deps: Deps, shell: import("../remote/types.js").RemoteShell, host: HostRecord, row: InstanceRecord, config: Plans): Promise<InstanceRecord> {
+async function ensureFreeSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row: InstanceRecord, config: Plans): Promise<InstanceRecord> {
   const res = await step(deps.onEvent, "prepare", { host: host.name, customerId: row.customerId }, () =>
     shell.exec(prepareCommand(host.remoteRoot, row.customerId), { timeoutMs: 30_000 }),
   );
