@@ -8,6 +8,15 @@ import type { AddHostInput, AddHostResult } from "./app/hosts.js";
 import type { HostRecord } from "./store/types.js";
 import type { DryRunResult, ProvisionInput, ProvisionResult } from "./app/provision.js";
 import type { FleetHealth } from "./health/api.js";
+import type { ListInput, InstanceSummary } from "./app/list.js";
+import type { StatusResult } from "./app/status.js";
+import type { LogsInput, LogsResult } from "./app/logs.js";
+import type { LifecycleResult } from "./app/lifecycle.js";
+import type { RotateTokenResult } from "./app/rotate-token.js";
+import type { UpgradeInput, UpgradeResult } from "./app/upgrade.js";
+import type { DestroyInput, DestroyResult } from "./app/destroy.js";
+import type { ReconcileInput, ReconcileResult } from "./app/reconcile.js";
+import type { PruneResult } from "./app/prune.js";
 
 export * from "./errors.js";
 export type { FleetEvent, EventSink, StepName } from "./app/events.js";
@@ -21,6 +30,15 @@ export type { FleetReport } from "./app/health-report.js";
 export type { Alert, AlertKind, AlertSink } from "./app/health-alerts.js";
 export type { HealthDaemon } from "./health/daemon.js";
 export type { AlertOptions, HealthCheckOptions, HealthDaemonOptions } from "./health/facade.js";
+export type { ListInput, InstanceSummary } from "./app/list.js";
+export type { StatusResult, LiveView } from "./app/status.js";
+export type { LogsInput, LogsResult } from "./app/logs.js";
+export type { LifecycleResult } from "./app/lifecycle.js";
+export type { RotateTokenResult } from "./app/rotate-token.js";
+export type { UpgradeInput, UpgradeResult } from "./app/upgrade.js";
+export type { DestroyInput, DestroyResult } from "./app/destroy.js";
+export type { ReconcileInput, ReconcileResult, ReconcileFinding, HostScan } from "./app/reconcile.js";
+export type { PruneResult, PruneEntry, ExpiryAlert } from "./app/prune.js";
 
 export interface FleetOptions {
   /** Default: CLAWFLEET_DATABASE_URL, else SQLite under $XDG_STATE_HOME/clawfleet. */
@@ -44,6 +62,26 @@ export interface Fleet {
   provision(input: ProvisionInput): Promise<ProvisionResult | DryRunResult>;
   /** Health sweeps, the auto-restart policy, history, alerts and the daemon. */
   health: FleetHealth;
+  /** Instances as the DB knows them (no host contacted). Destroyed ones only with `all`. */
+  list(input?: ListInput): Promise<InstanceSummary[]>;
+  /** DB state plus live container state and config drift. NotFoundError for unknown or destroyed ids. */
+  status(customerId: string, opts?: { plansFile?: string }): Promise<StatusResult>;
+  /** Streams container logs to `onLine`; abort `signal` to stop a follow. */
+  logs(input: LogsInput): Promise<LogsResult>;
+  /** Stops the container, keeps data; the health checker leaves stopped instances alone. */
+  stop(customerId: string): Promise<LifecycleResult>;
+  start(customerId: string, opts?: { plansFile?: string }): Promise<LifecycleResult>;
+  restart(customerId: string, opts?: { plansFile?: string }): Promise<LifecycleResult>;
+  /** A fresh token, shown once in the result; on failure the old one stays in force. */
+  rotateToken(customerId: string, opts?: { plansFile?: string }): Promise<RotateTokenResult>;
+  /** New image and/or plan, gated on health, rolled back on failure (RemoteCommandError). */
+  upgrade(input: UpgradeInput): Promise<UpgradeResult>;
+  /** Needs `force: true`; frees the port slot and keeps the row (status destroyed) for audit. */
+  destroy(input: DestroyInput): Promise<DestroyResult>;
+  /** DB against hosts: missing, drifted, stopped instances and orphan containers; repairs on request. */
+  reconcile(input?: ReconcileInput): Promise<ReconcileResult>;
+  /** Destroys expired instances; announces each on `webhook` (default CLAWFLEET_ALERT_WEBHOOK). */
+  prune(opts?: { dryRun?: boolean; webhook?: string }): Promise<PruneResult>;
   /** Closes SSH connections and the database. */
   close(): Promise<void>;
 }
@@ -64,6 +102,7 @@ export async function createFleet(options: FleetOptions = {}): Promise<Fleet> {
     },
     provision: async (input) => (await import("./app/provision.js")).provision(deps, input),
     health: healthMethods(deps),
+    ...instanceMethods(deps, env),
     async close() {
       await connector.closeAll();
       await store.close();
@@ -94,5 +133,25 @@ async function sshConnector(env: NodeJS.ProcessEnv): Promise<Connector> {
     },
     forget: (name) => pool.drop(name),
     closeAll: async () => pool.closeAll(),
+  };
+}
+
+function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts" | "provision" | "health" | "close"> {
+  return {
+    list: async (input) => (await import("./app/list.js")).listInstances(deps, input),
+    status: async (id, opts) => (await import("./app/status.js")).instanceStatus(deps, id, opts),
+    logs: async (input) => (await import("./app/logs.js")).instanceLogs(deps, input),
+    stop: async (id) => (await import("./app/lifecycle.js")).stopInstance(deps, id),
+    start: async (id, opts) => (await import("./app/lifecycle.js")).startInstance(deps, id, opts),
+    restart: async (id, opts) => (await import("./app/lifecycle.js")).restartInstance(deps, id, opts),
+    rotateToken: async (id, opts) => (await import("./app/rotate-token.js")).rotateToken(deps, id, opts),
+    upgrade: async (input) => (await import("./app/upgrade.js")).upgradeInstance(deps, input),
+    destroy: async (input) => (await import("./app/destroy.js")).destroyInstance(deps, input),
+    reconcile: async (input) => (await import("./app/reconcile.js")).reconcile(deps, input),
+    async prune(opts = {}) {
+      const url = opts.webhook ?? env.CLAWFLEET_ALERT_WEBHOOK;
+      const announce = url ? (await import("./notify/webhook.js")).webhookPoster(url) : undefined;
+      return (await import("./app/prune.js")).prune(deps, { dryRun: opts.dryRun, announce });
+    },
   };
 }

@@ -49,21 +49,19 @@ export async function instanceLogs(deps: Deps, raw: LogsInput): Promise<LogsResu
   };
   const command = logsCommand(host.remoteRoot, row.customerId, { tail: input.tail ?? (input.follow && sinceSec === undefined ? 50 : DEFAULT_TAIL), sinceSec, follow: input.follow });
   const splitter = lines(emit);
-  try {
-    const res = await step(deps.onEvent, "logs", { host: host.name, customerId: row.customerId }, () =>
-      shell.exec(command, { onStdout: splitter.push, signal: raw.signal, timeoutMs: input.follow ? undefined : ONE_SHOT_TIMEOUT_MS }),
-    );
-    splitter.end();
-    if (res.code === EXIT_NO_CONTAINER) throw new NotFoundError(`instance ${row.customerId} has no container on ${host.name}`, "see `clawfleet status " + row.customerId + "`, or `clawfleet reconcile`");
-    if (res.code !== 0) throw new RemoteCommandError(host.name, "logs", `cannot read the logs of ${row.customerId} on ${host.name}`, { exitCode: res.code, stderrTail: res.stderr.slice(-2000) });
-    return { customerId: row.customerId, host: host.name, lines: count, stopped: false };
-  } catch (err) {
-    if (raw.signal?.aborted) {
-      splitter.end();
-      return { customerId: row.customerId, host: host.name, lines: count, stopped: true };
-    }
-    throw err;
-  }
+  // An abort is how a follow ends: the step then reports "stopped", not a failure.
+  const res = await step(deps.onEvent, "logs", { host: host.name, customerId: row.customerId, detail: (r) => (r ? `${count} line(s)` : `stopped after ${count} line(s)`) }, () =>
+    shell.exec(command, { onStdout: splitter.push, signal: raw.signal, timeoutMs: input.follow ? undefined : ONE_SHOT_TIMEOUT_MS, streamOnly: input.follow }).catch((err: unknown) => {
+      if (raw.signal?.aborted) return null;
+      throw err;
+    }),
+  );
+  splitter.end();
+  const result = { customerId: row.customerId, host: host.name, lines: count, stopped: res === null };
+  if (res === null) return result;
+  if (res.code === EXIT_NO_CONTAINER) throw new NotFoundError(`instance ${row.customerId} has no container on ${host.name}`, "see `clawfleet status " + row.customerId + "`, or `clawfleet reconcile`");
+  if (res.code !== 0) throw new RemoteCommandError(host.name, "logs", `cannot read the logs of ${row.customerId} on ${host.name}`, { exitCode: res.code, stderrTail: res.stderr.slice(-2000) });
+  return result;
 }
 
 function sinceSeconds(text: string): number {

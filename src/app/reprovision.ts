@@ -49,7 +49,7 @@ export async function reprovision(deps: Deps, shell: RemoteShell, input: Reprovi
   const warnings: string[] = [];
   let token = input.token !== "keep" ? input.token.fresh : carried.gatewayToken && GATEWAY_TOKEN_RE.test(carried.gatewayToken) ? carried.gatewayToken : null;
   if (input.token === "keep" && !token) warnings.push(`the host has no usable gateway token for ${row.customerId} (.env ${carried.envPresent ? "lacks it" : "is missing"}); a new token was issued`);
-  if (token && row.tokenHash && sha256Hex(token) !== row.tokenHash) warnings.push(`the token on the host does not match the recorded hash; keeping the host's token and recording its hash`);
+  if (input.token === "keep" && token && row.tokenHash && sha256Hex(token) !== row.tokenHash) warnings.push(`the token on the host does not match the recorded hash; keeping the host's token and recording its hash`);
   token ??= generateGatewayToken();
   const apiKey = carried.apiKey && ENV_SAFE_RE.test(carried.apiKey) ? carried.apiKey : null;
   if (carried.apiKey && !apiKey) warnings.push("the API key in the host's .env has characters a .env cannot carry; it was dropped");

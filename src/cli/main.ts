@@ -5,6 +5,9 @@ import { registerHosts } from "./commands/hosts.js";
 import { registerProvision } from "./commands/provision.js";
 import { registerValidateConfig } from "./commands/validate-config.js";
 import { registerHealth } from "./commands/health.js";
+import { registerInstances } from "./commands/instances.js";
+import { registerLifecycle } from "./commands/lifecycle.js";
+import { registerReconcile } from "./commands/reconcile.js";
 
 /** Runs one command action with the shared output and error handling; returns the exit status. */
 export type Runner = (json: boolean, action: (out: Output) => Promise<number | void>) => Promise<void>;
@@ -29,6 +32,9 @@ export async function main(argv: string[]): Promise<number> {
   registerProvision(program, run);
   registerValidateConfig(program, run);
   registerHealth(program, run);
+  registerInstances(program, run);
+  registerLifecycle(program, run);
+  registerReconcile(program, run);
 
   try {
     await program.parseAsync(argv);

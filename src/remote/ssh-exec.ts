@@ -51,8 +51,8 @@ function watchChannel(
   resolve: (r: ExecResult) => void,
   reject: (e: unknown) => void,
 ): void {
-  const out = collect(options.onStdout);
-  const err = collect(options.onStderr);
+  const out = collect(options.onStdout, options.streamOnly);
+  const err = collect(options.onStderr, options.streamOnly);
   let code: number | null = null;
   let exitSignal: string | undefined;
   let timedOut = false;
@@ -115,14 +115,14 @@ function sendSignal(channel: ClientChannel, name: string): void {
   }
 }
 
-function collect(onChunk?: (chunk: string) => void) {
+function collect(onChunk?: (chunk: string) => void, streamOnly = false) {
   const decoder = new StringDecoder("utf8");
   const parts: string[] = [];
   return {
     push: (data: Buffer) => {
       const chunk = decoder.write(data);
       if (chunk === "") return;
-      parts.push(chunk);
+      if (!streamOnly) parts.push(chunk);
       onChunk?.(chunk);
     },
     text: () => {

@@ -16,6 +16,8 @@ export interface ExecOptions {
   onStdout?: (chunk: string) => void;
   onStderr?: (chunk: string) => void;
   signal?: AbortSignal;
+  /** Only stream to onStdout/onStderr; the result's stdout/stderr stay empty (for endless follows). */
+  streamOnly?: boolean;
 }
 
 /** A non-zero exit is data, not an exception. */
@@ -41,4 +43,6 @@ export interface RemoteShell {
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;
   /** Atomic per file: 0600 temp file, fsync, chmod, posix-rename. Parent dirs must exist. */
   upload(files: UploadFile[]): Promise<void>;
+  /** Hint that an upload follows soon: open the file channel now, overlapping other round trips. */
+  warmSftp?(): void;
 }

@@ -1,0 +1,88 @@
+import type { Command } from "commander";
+import pc from "picocolors";
+import type { Runner } from "../main.js";
+import { withFleet } from "../fleet.js";
+import { formatMs } from "../output.js";
+
+/** stop, start, restart, rotate-token, upgrade and destroy: changing instances. */
+export function registerLifecycle(program: Command, run: Runner): void {
+  program
+    .command("stop <id>")
+    .description("Stop the container; data and files stay, and the health checker leaves it alone")
+    .option("--json", "print one JSON document")
+    .action((id: string, o) =>
+      run(o.json, (out) =>
+        withFleet(out, async (fleet) => {
+          const r = await fleet.stop(id);
+          out.result(r, () => `${r.customerId} is stopped${r.changed ? "" : " (it already was)"}; \`clawfleet start ${r.customerId}\` brings it back`);
+        }),
+      ),
+    );
+
+  for (const action of ["start", "restart"] as const) {
+    program
+      .command(`${action} <id>`)
+      .description(action === "start" ? "Start a stopped instance and wait until it is healthy" : "Restart the container and wait until it is healthy")
+      .option("--plans <file>", "plans file, for the health timeout (default: CLAWFLEET_PLANS or templates/plans.yaml)")
+      .option("--json", "print one JSON document")
+      .action((id: string, o) =>
+        run(o.json, (out) =>
+          withFleet(out, async (fleet) => {
+            const r = await fleet[action](id, { plansFile: o.plans });
+            out.result(r, () => `${pc.green("✓")} ${r.customerId} ${action === "start" ? "started" : "restarted"} and ${r.state}`);
+          }),
+        ),
+      );
+  }
+
+  program
+    .command("rotate-token <id>")
+    .description("Issue a new gateway token (shown once); on failure the old token stays in force")
+    .option("--plans <file>", "plans file (default: CLAWFLEET_PLANS or templates/plans.yaml)")
+    .option("--json", "print one JSON document")
+    .action((id: string, o) =>
+      run(o.json, (out) =>
+        withFleet(out, async (fleet) => {
+          const r = await fleet.rotateToken(id, { plansFile: o.plans });
+          out.result(r, () =>
+            [`${pc.green("✓")} ${r.customerId}: new token in force, the old one no longer works`, `  gateway token: ${r.gatewayToken}`, pc.yellow("  The token is shown once and is not stored; save it now."), `  took ${formatMs(r.durationMs)}`].join("\n"),
+          );
+        }),
+      ),
+    );
+
+  program
+    .command("upgrade <id>")
+    .description("Re-provision with a new image and/or plan, gated on health; rolls back when unhealthy (exit 1)")
+    .option("--image <ref>", "new gateway image, pinned (default: keep the current one)")
+    .option("--plan <plan>", "new plan (default: keep the current one)")
+    .option("--plans <file>", "plans file (default: CLAWFLEET_PLANS or templates/plans.yaml)")
+    .option("--json", "print one JSON document")
+    .action((id: string, o) =>
+      run(o.json, (out) =>
+        withFleet(out, async (fleet) => {
+          const r = await fleet.upgrade({ customerId: id, image: o.image, plan: o.plan, plansFile: o.plans });
+          out.result(r, () =>
+            r.action === "none"
+              ? `${r.customerId} is in sync with nothing to change; nothing was touched`
+              : `${pc.green("✓")} ${r.customerId} upgraded and healthy: plan ${r.previousPlan} -> ${r.plan}, image ${r.previousImage} -> ${r.image} (${formatMs(r.durationMs)})`,
+          );
+        }),
+      ),
+    );
+
+  program
+    .command("destroy <id>")
+    .description("Remove the instance's containers, network, files and data volume; frees its port slot")
+    .option("--force", "really do it (without it: exit 2 and a list of what would be removed)")
+    .option("--keep-data", "keep the data volume cf-<id>-data")
+    .option("--json", "print one JSON document")
+    .action((id: string, o) =>
+      run(o.json, (out) =>
+        withFleet(out, async (fleet) => {
+          const r = await fleet.destroy({ customerId: id, force: Boolean(o.force), keepData: Boolean(o.keepData) });
+          out.result(r, () => [`${pc.green("✓")} destroyed ${r.customerId} on ${r.host}; removed:`, ...r.removed.map((x) => `  ${x}`), ...(r.keptData ? [`  (kept volume cf-${r.customerId}-data)`] : [])].join("\n"));
+        }),
+      ),
+    );
+}
