@@ -91,6 +91,7 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
   const token = generateGatewayToken();
   try {
     const shell = await step(deps.onEvent, "connect", { host: host.name, customerId }, () => deps.connector.shell(targetOf(host)));
+    shell.warmSftp?.();
     row = await ensureFreeSlot(deps, shell, host, row, config);
     let { ports, rendered, outcome } = await startOnSlot(deps, shell, host, row, config, facts, token, input.apiKey);
     // The port check is advisory: another process may bind a port before compose does. Move on and retry.
