@@ -24,7 +24,8 @@ export async function mustGetInstance(deps: Deps, rawId: string): Promise<Locate
   }
   const host = await deps.store.hosts.getById(row.hostId);
   if (!host) throw new NotFoundError(`the host of instance ${customerId} is no longer registered`);
-  return { row, host };
+  // A snapshot: use cases compare against the row as it was before they changed it.
+  return { row: { ...row }, host };
 }
 
 export function connect(deps: Deps, host: HostRecord, customerId?: string): Promise<RemoteShell> {
