@@ -120,7 +120,10 @@ async function restart(ctx: ApplyContext, lease: Lease, d: PolicyDecision, attem
   }
   await audit(deps, "health.restart", customerId, outcome === null ? "ok" : "failed", `${label}: ${reason}${outcome ? `; ${outcome}` : ""}`.slice(0, 500));
   const statusReason = outcome === null ? `restarted (${label}): ${reason}` : `restart failed (${label}): ${outcome}`;
-  await deps.store.leases.release(lease, { statusReason: statusReason.slice(0, 500) }).catch(() => false);
+  // The cooldown and the staleness check count from the end of the restart: what anyone saw while
+  // the container was going down and up belongs to this restart, not to a new episode.
+  const finished = deps.clock.now();
+  await deps.store.leases.release(lease, { statusReason: statusReason.slice(0, 500), lastRestartAt: finished }).catch(() => false);
   return { action: outcome === null ? "restarted" : "restart-failed", note: outcome ?? label, state: d.state };
 }
 
