@@ -2,14 +2,12 @@ import pLimit from "p-limit";
 import { HostKeyError } from "../errors.js";
 import { checkCustomerId } from "../domain/ids.js";
 import { LABEL_CUSTOMER, listManagedCommand, parseInspect, type LiveContainer } from "../remote/commands/inspect.js";
-import { removeContainersCommand, stopInstanceCommand } from "../remote/commands/lifecycle.js";
 import type { HostRecord, InstanceRecord } from "../store/types.js";
 import { step } from "./events.js";
 import { audit, targetOf } from "./hosts.js";
 import { messageOf } from "./instance-lookup.js";
-import { classifyEngine, type EngineView, type Finding } from "./reconcile-classify.js";
-import { startInstance } from "./lifecycle.js";
-import { reprovision } from "./reprovision.js";
+import { classifyEngine, type Finding } from "./reconcile-classify.js";
+import { actInOrder, byCustomer, type EngineGroup } from "./reconcile-fix.js";
 import type { Deps } from "./ports.js";
 
 export interface ReconcileInput {
@@ -105,8 +103,8 @@ async function scanHost(deps: Deps, host: HostRecord): Promise<Scan> {
   }
 }
 
-function groupByEngine(scans: Scan[], only: Set<string> | null): Map<string, EngineView & { via: HostRecord }> {
-  const engines = new Map<string, EngineView & { via: HostRecord }>();
+function groupByEngine(scans: Scan[], only: Set<string> | null): Map<string, EngineGroup> {
+  const engines = new Map<string, EngineGroup>();
   for (const s of scans.filter((x) => x.reachable)) {
     const key = s.engine ? `engine:${s.engine}` : `host:${s.host.name}`;
     const group = engines.get(key) ?? { hosts: [], containers: [], via: s.host };
@@ -118,75 +116,4 @@ function groupByEngine(scans: Scan[], only: Set<string> | null): Map<string, Eng
     engines.set(key, group);
   }
   return engines;
-}
-
-interface ActContext {
-  input: ReconcileInput;
-  rows: InstanceRecord[];
-  hosts: HostRecord[];
-  engines: Map<string, EngineView & { via: HostRecord }>;
-}
-
-/** Instance findings grouped per customer (fixed one after another); each orphan on its own. */
-function byCustomer(findings: ReconcileFinding[]): Map<string, ReconcileFinding[]> {
-  const groups = new Map<string, ReconcileFinding[]>();
-  findings.forEach((f, i) => {
-    const key = f.kind === "orphan" || f.kind === "foreign" ? `#${i}` : `c:${f.customerId}`;
-    groups.set(key, [...(groups.get(key) ?? []), f]);
-  });
-  return groups;
-}
-
-/** A re-provision also starts the container, so it settles a "stopped" finding of the same instance. */
-async function actInOrder(deps: Deps, list: ReconcileFinding[], ctx: ActContext): Promise<void> {
-  for (const f of list) {
-    const settled = list.find((o) => o !== f && o.action === "re-provisioned" && o.fixed);
-    if (settled && (f.kind === "stopped" || f.kind === "drifted")) {
-      Object.assign(f, { action: "re-provisioned", fixed: true });
-      continue;
-    }
-    await act(deps, f, ctx);
-  }
-}
-
-async function act(deps: Deps, f: ReconcileFinding, { input, rows, hosts, engines }: ActContext): Promise<void> {
-  if (f.kind === "unreachable") return;
-  const row = rows.find((r) => r.customerId === f.customerId);
-  const host = row ? hosts.find((h) => h.id === row.hostId) : undefined;
-  try {
-    if (f.kind === "orphan" && input.removeOrphans) {
-      const via = [...engines.values()].find((e) => e.hosts.some((h) => f.hosts.includes(h.name)))!.via;
-      const shell = await deps.connector.shell(targetOf(via));
-      const full = [...engines.values()].flatMap((e) => e.containers).find((c) => c.id.startsWith(f.containerId!))!;
-      const res = await shell.exec(removeContainersCommand([full.id]), { timeoutMs: 60_000 });
-      if (res.code !== 0) throw new Error(`docker rm failed (exit ${res.code}): ${res.stderr.trim().slice(-300)}`);
-      Object.assign(f, { action: "removed", fixed: true });
-      await audit(deps, "reconcile.remove-orphan", f.containerName ?? f.containerId!, "ok", `${f.detail}; via ${via.name}`);
-      return;
-    }
-    if (!input.fix || !row || !host || f.kind === "orphan" || f.kind === "foreign") return;
-    if ((f.kind === "missing" || f.kind === "drifted") && row.status === "stopped") {
-      Object.assign(f, { action: "skipped: stopped on purpose; `clawfleet start` re-creates it" });
-      return;
-    }
-    if (f.kind === "missing" || f.kind === "drifted") {
-      const shell = await deps.connector.shell(targetOf(host));
-      const out = await reprovision(deps, shell, { row, host, plan: row.plan, image: row.image, token: "keep", plansFile: input.plansFile });
-      await deps.store.instances.update(row.customerId, { configHash: out.configHash, tokenHash: out.tokenHash, status: "healthy", statusReason: null, consecutiveFailures: 0 });
-      Object.assign(f, { action: "re-provisioned", fixed: true }, out.newToken ? { gatewayToken: out.newToken } : {});
-      await audit(deps, "reconcile.fix", row.customerId, "ok", `${f.kind}: re-provisioned${out.newToken ? " with a new token (the old one was gone)" : ""}`);
-    } else if (f.kind === "stopped") {
-      await startInstance(deps, row.customerId, { plansFile: input.plansFile });
-      Object.assign(f, { action: "started", fixed: true });
-    } else if (f.kind === "running") {
-      const shell = await deps.connector.shell(targetOf(host));
-      const res = await shell.exec(stopInstanceCommand(host.remoteRoot, row.customerId), { timeoutMs: 60_000 });
-      if (res.code !== 0) throw new Error(`stop failed (exit ${res.code}): ${res.stderr.trim().slice(-300)}`);
-      Object.assign(f, { action: "stopped", fixed: true });
-      await audit(deps, "reconcile.fix", row.customerId, "ok", "running but stopped in the DB: stopped");
-    }
-  } catch (err) {
-    Object.assign(f, { action: f.action ?? "fix failed", fixed: false, error: messageOf(err).split("\n")[0] });
-    await audit(deps, f.kind === "orphan" ? "reconcile.remove-orphan" : "reconcile.fix", f.customerId ?? f.containerName ?? "?", "failed", messageOf(err).slice(0, 500));
-  }
 }
