@@ -1,4 +1,5 @@
 import type { HelperDelegate } from "handlebars";
+import { shellQuote } from "../domain/shell.js";
 
 /** Quoting helpers for templates. Each one throws on input it cannot carry safely. */
 
@@ -13,7 +14,7 @@ function scalar(helper: string, value: unknown): string {
 export function shq(value: unknown): string {
   const s = scalar("shq", value);
   if (s.includes("\0")) throw new TypeError("shq: a NUL byte cannot be passed to a shell");
-  return "'" + s.replaceAll("'", "'\\''") + "'";
+  return shellQuote(s);
 }
 
 /** A YAML double-quoted scalar. JSON escapes are valid YAML; non-ASCII is escaped too so no byte is ambiguous. */
