@@ -1,6 +1,7 @@
 import { ConflictError, InputError, RemoteCommandError } from "../errors.js";
 import { destroyCommand, destroyTargets, parseDestroy } from "../remote/commands/lifecycle.js";
-import type { HostRecord, InstanceRecord } from "../store/types.js";
+import type { HostRecord, InstanceRecord, InstanceStatus } from "../store/types.js";
+import { LIVE_STATUSES, withInstanceLease } from "./instance-lease.js";
 import { step } from "./events.js";
 import { audit } from "./hosts.js";
 import { connect, messageOf, mustGetInstance } from "./instance-lookup.js";
@@ -40,6 +41,12 @@ export async function destroyInstance(deps: Deps, input: DestroyInput): Promise<
   if (row.status === "provisioning" && row.leaseUntil && row.leaseUntil > deps.clock.now()) {
     throw new ConflictError(`${row.customerId} is being provisioned right now`, "wait for it to finish, then destroy it");
   }
+  const statuses: InstanceStatus[] = [...LIVE_STATUSES, "failed", "provisioning"];
+  return withInstanceLease(deps, row, "destroy", 10 * 60_000, () => destroyLeased(deps, row, host, input, removed), statuses);
+}
+
+async function destroyLeased(deps: Deps, row: InstanceRecord, host: HostRecord, input: DestroyInput, removed: string[]): Promise<DestroyResult> {
+  const keepData = Boolean(input.keepData);
   try {
     const shell = await connect(deps, host, row.customerId);
     await step(deps.onEvent, "destroy", { host: host.name, customerId: row.customerId }, async () => {
@@ -64,8 +71,6 @@ export async function destroyInstance(deps: Deps, input: DestroyInput): Promise<
     portSlot: null,
     tokenHash: null,
     consecutiveFailures: 0,
-    leaseOwner: null,
-    leaseUntil: null,
   });
   await audit(deps, "instance.destroy", row.customerId, "ok", `${input.reason ? input.reason + "; " : ""}on ${host.name}, freed slot ${row.portSlot}${keepData ? ", kept volume cf-" + row.customerId + "-data" : ""}`);
   return { customerId: row.customerId, host: host.name, removed, keptData: keepData, freedSlot: row.portSlot };

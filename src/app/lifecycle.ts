@@ -8,6 +8,7 @@ import { audit } from "./hosts.js";
 import { connect, messageOf, mustGetInstance } from "./instance-lookup.js";
 import { loadPlansFor } from "./desired.js";
 import { getPlan } from "../domain/plans.js";
+import { withInstanceLease } from "./instance-lease.js";
 import type { Deps } from "./ports.js";
 
 export interface LifecycleResult {
@@ -31,6 +32,10 @@ const NOT_ACTIONABLE = new Set<InstanceStatus>(["provisioning", "failed"]);
  */
 export async function stopInstance(deps: Deps, customerId: string): Promise<LifecycleResult> {
   const { row, host } = await actionable(deps, customerId, "stop");
+  return withInstanceLease(deps, row, "stop", 5 * 60_000, () => stopLeased(deps, row, host));
+}
+
+async function stopLeased(deps: Deps, row: InstanceRecord, host: HostRecord): Promise<LifecycleResult> {
   const shell = await connect(deps, host, row.customerId);
   await deps.store.instances.update(row.customerId, { status: "stopped", statusReason: `stopped by ${deps.actor}`, consecutiveFailures: 0 });
   try {
@@ -57,6 +62,10 @@ export function restartInstance(deps: Deps, customerId: string, opts: { plansFil
 async function bringUp(deps: Deps, customerId: string, action: "start" | "restart", plansFile?: string): Promise<LifecycleResult> {
   const { row, host } = await actionable(deps, customerId, action);
   const timeoutSec = toSeconds(getPlan(await loadPlansFor(deps, plansFile), row.plan, "plan").healthTimeoutMs);
+  return withInstanceLease(deps, row, action, timeoutSec * 1000 + 5 * 60_000, () => bringUpLeased(deps, row, host, action, timeoutSec));
+}
+
+async function bringUpLeased(deps: Deps, row: InstanceRecord, host: HostRecord, action: "start" | "restart", timeoutSec: number): Promise<LifecycleResult> {
   const shell = await connect(deps, host, row.customerId);
   const command = action === "start" ? startInstanceCommand(host.remoteRoot, row.customerId, timeoutSec) : restartInstanceCommand(host.remoteRoot, row.customerId, timeoutSec);
   let res: ExecResult;

@@ -6,6 +6,8 @@ import { startInstance } from "./lifecycle.js";
 import type { EngineView } from "./reconcile-classify.js";
 import type { ReconcileFinding, ReconcileInput } from "./reconcile.js";
 import { reprovision } from "./reprovision.js";
+import { withInstanceLease } from "./instance-lease.js";
+import { REPROVISION_LEASE_MS, UPGRADABLE } from "./upgrade.js";
 import type { Deps } from "./ports.js";
 
 export type EngineGroup = EngineView & { via: HostRecord };
@@ -74,19 +76,23 @@ async function fixInstance(deps: Deps, f: ReconcileFinding, { input, rows, hosts
     return;
   }
   if (f.kind === "missing" || f.kind === "drifted") {
-    const shell = await deps.connector.shell(targetOf(host));
-    const out = await reprovision(deps, shell, { row, host, plan: row.plan, image: row.image, token: "keep", plansFile: input.plansFile });
-    await deps.store.instances.update(row.customerId, { configHash: out.configHash, tokenHash: out.tokenHash, status: "healthy", statusReason: null, consecutiveFailures: 0 });
-    Object.assign(f, { action: "re-provisioned", fixed: true }, out.newToken ? { gatewayToken: out.newToken } : {});
-    await audit(deps, "reconcile.fix", row.customerId, "ok", `${f.kind}: re-provisioned${out.newToken ? " with a new token (the old one was gone)" : ""}`);
+    await withInstanceLease(deps, row, "re-provision", REPROVISION_LEASE_MS, async () => {
+      const shell = await deps.connector.shell(targetOf(host));
+      const out = await reprovision(deps, shell, { row, host, plan: row.plan, image: row.image, token: "keep", plansFile: input.plansFile });
+      await deps.store.instances.update(row.customerId, { configHash: out.configHash, tokenHash: out.tokenHash, status: "healthy", statusReason: null, consecutiveFailures: 0 });
+      Object.assign(f, { action: "re-provisioned", fixed: true }, out.newToken ? { gatewayToken: out.newToken } : {});
+      await audit(deps, "reconcile.fix", row.customerId, "ok", `${f.kind}: re-provisioned${out.newToken ? " with a new token (the old one was gone)" : ""}`);
+    }, UPGRADABLE);
   } else if (f.kind === "stopped") {
     await startInstance(deps, row.customerId, { plansFile: input.plansFile });
     Object.assign(f, { action: "started", fixed: true });
   } else if (f.kind === "running") {
-    const shell = await deps.connector.shell(targetOf(host));
-    const res = await shell.exec(stopInstanceCommand(host.remoteRoot, row.customerId), { timeoutMs: 60_000 });
-    if (res.code !== 0) throw new Error(`stop failed (exit ${res.code}): ${res.stderr.trim().slice(-300)}`);
-    Object.assign(f, { action: "stopped", fixed: true });
-    await audit(deps, "reconcile.fix", row.customerId, "ok", "running but stopped in the DB: stopped");
+    await withInstanceLease(deps, row, "stop", 5 * 60_000, async () => {
+      const shell = await deps.connector.shell(targetOf(host));
+      const res = await shell.exec(stopInstanceCommand(host.remoteRoot, row.customerId), { timeoutMs: 60_000 });
+      if (res.code !== 0) throw new Error(`stop failed (exit ${res.code}): ${res.stderr.trim().slice(-300)}`);
+      Object.assign(f, { action: "stopped", fixed: true });
+      await audit(deps, "reconcile.fix", row.customerId, "ok", "running but stopped in the DB: stopped");
+    });
   }
 }

@@ -5,7 +5,9 @@ import type { RemoteShell } from "../remote/types.js";
 import { audit } from "./hosts.js";
 import { connect, mustGetInstance } from "./instance-lookup.js";
 import { reprovision } from "./reprovision.js";
-import { assertUpgradable, recordRollback } from "./upgrade.js";
+import { REPROVISION_LEASE_MS, UPGRADABLE, assertUpgradable, recordRollback } from "./upgrade.js";
+import { withInstanceLease } from "./instance-lease.js";
+import type { HostRecord, InstanceRecord } from "../store/types.js";
 import type { Deps } from "./ports.js";
 
 export interface RotateTokenResult {
@@ -28,11 +30,15 @@ export async function rotateToken(deps: Deps, customerId: string, opts: { plansF
   const started = Date.now();
   const { row, host } = await mustGetInstance(deps, customerId);
   assertUpgradable(row, "rotate-token");
+  return withInstanceLease(deps, row, "rotate-token", REPROVISION_LEASE_MS, () => rotateLeased(deps, row, host, opts.plansFile, started), UPGRADABLE);
+}
+
+async function rotateLeased(deps: Deps, row: InstanceRecord, host: HostRecord, plansFile: string | undefined, started: number): Promise<RotateTokenResult> {
   const shell = await connect(deps, host, row.customerId);
   const fresh = generateGatewayToken();
   const attempted = sha256Hex(fresh);
   try {
-    const out = await reprovision(deps, shell, { row, host, plan: row.plan, image: row.image, token: { fresh }, plansFile: opts.plansFile });
+    const out = await reprovision(deps, shell, { row, host, plan: row.plan, image: row.image, token: { fresh }, plansFile });
     await deps.store.instances.update(row.customerId, { tokenHash: out.tokenHash, configHash: out.configHash, status: "healthy", statusReason: null, consecutiveFailures: 0 });
     const configChanged = out.configHash !== row.configHash;
     await audit(deps, "instance.rotate-token", row.customerId, "ok", `new token in force; old token revoked${configChanged ? "; config re-rendered from the current plans" : ""}`);

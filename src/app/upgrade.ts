@@ -1,13 +1,18 @@
 import { z } from "zod";
 import { ConflictError, RemoteCommandError } from "../errors.js";
 import { checkImageRef } from "../domain/images.js";
-import { getPlan } from "../domain/plans.js";
-import type { HostRecord, InstanceRecord } from "../store/types.js";
-import { desiredFor, loadPlansFor } from "./desired.js";
+import { getPlan, type PlanSpec } from "../domain/plans.js";
+import type { HostRecord, InstanceRecord, InstanceStatus } from "../store/types.js";
+import { desiredFor, loadPlansFor, type Desired } from "./desired.js";
 import { audit, parseInput } from "./hosts.js";
 import { configState, connect, inspectInstance, mainContainer, messageOf, mustGetInstance } from "./instance-lookup.js";
 import { inspectAfterFailure, reprovision } from "./reprovision.js";
+import { withInstanceLease } from "./instance-lease.js";
 import type { Deps } from "./ports.js";
+
+/** Covers provision.sh twice over (new version, then the restored one) plus pulls. */
+export const REPROVISION_LEASE_MS = 20 * 60_000;
+export const UPGRADABLE: InstanceStatus[] = ["healthy", "unhealthy", "quarantined"];
 
 const UpgradeInput = z.object({
   customerId: z.string(),
@@ -49,27 +54,38 @@ export async function upgradeInstance(deps: Deps, raw: UpgradeInput): Promise<Up
   const plan = input.plan ?? row.plan;
   const spec = getPlan(plans, plan);
   if (plan !== row.plan) await assertPlacement(deps, host, row, plan, spec.dedicatedHost);
-  const desired = desiredFor(plans, host, row, { plan, image });
-  const shell = await connect(deps, host, row.customerId);
-  const base = { customerId: row.customerId, host: host.name, plan, previousPlan: row.plan, image, previousImage: row.image, previousConfigHash: row.configHash };
+  const target: Target = { plan, image, spec, desired: desiredFor(plans, host, row, { plan, image }), plansFile: input.plansFile };
+  return withInstanceLease(deps, row, "upgrade", REPROVISION_LEASE_MS, () => upgradeLeased(deps, row, host, target, started), UPGRADABLE);
+}
 
+interface Target {
+  plan: string;
+  image: string;
+  spec: PlanSpec;
+  desired: Desired;
+  plansFile?: string;
+}
+
+async function upgradeLeased(deps: Deps, row: InstanceRecord, host: HostRecord, t: Target, started: number): Promise<UpgradeResult> {
+  const shell = await connect(deps, host, row.customerId);
+  const base = { customerId: row.customerId, host: host.name, plan: t.plan, previousPlan: row.plan, image: t.image, previousImage: row.image, previousConfigHash: row.configHash };
   const live = mainContainer((await inspectInstance(deps, shell, host, row.customerId)).containers);
-  if (desired.configHash === row.configHash && live?.running && configState(row, live) === "in-sync") {
-    return { ...base, action: "none", configHash: desired.configHash, durationMs: Date.now() - started, warnings: [] };
+  if (t.desired.configHash === row.configHash && live?.running && configState(row, live) === "in-sync") {
+    return { ...base, action: "none", configHash: t.desired.configHash, durationMs: Date.now() - started, warnings: [] };
   }
-  const what = describeChange(row, plan, image, desired.configHash);
+  const what = describeChange(row, t.plan, t.image, t.desired.configHash);
   try {
-    const out = await reprovision(deps, shell, { row, host, plan, image, token: "keep", plansFile: input.plansFile });
+    const out = await reprovision(deps, shell, { row, host, plan: t.plan, image: t.image, token: "keep", plansFile: t.plansFile });
     const now = deps.clock.now().getTime();
     await deps.store.instances.update(row.customerId, {
-      plan,
-      image,
+      plan: t.plan,
+      image: t.image,
       configHash: out.configHash,
       tokenHash: out.tokenHash,
       status: "healthy",
       statusReason: null,
       consecutiveFailures: 0,
-      expiresAt: plan === row.plan ? row.expiresAt : spec.expiresAfterMs ? new Date(now + spec.expiresAfterMs) : null,
+      expiresAt: t.plan === row.plan ? row.expiresAt : t.spec.expiresAfterMs ? new Date(now + t.spec.expiresAfterMs) : null,
     });
     await audit(deps, "instance.upgrade", row.customerId, "ok", what + (out.newToken ? "; a new token was issued" : ""));
     return { ...base, action: "upgraded", configHash: out.configHash, durationMs: Date.now() - started, warnings: out.warnings };
