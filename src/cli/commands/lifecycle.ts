@@ -65,7 +65,7 @@ export function registerLifecycle(program: Command, run: Runner): void {
           out.result(r, () =>
             r.action === "none"
               ? `${r.customerId} is in sync with nothing to change; nothing was touched`
-              : `${pc.green("✓")} ${r.customerId} upgraded and healthy: plan ${r.previousPlan} -> ${r.plan}, image ${r.previousImage} -> ${r.image} (${formatMs(r.durationMs)})`,
+              : `${pc.green("✓")} ${r.customerId} upgraded and healthy: ${changes(r)} (${formatMs(r.durationMs)})`,
           );
         }),
       ),
@@ -85,4 +85,9 @@ export function registerLifecycle(program: Command, run: Runner): void {
         }),
       ),
     );
+}
+
+function changes(r: { plan: string; previousPlan: string; image: string; previousImage: string }): string {
+  const parts = [r.plan !== r.previousPlan ? `plan ${r.previousPlan} -> ${r.plan}` : "", r.image !== r.previousImage ? `image ${r.previousImage} -> ${r.image}` : ""].filter(Boolean);
+  return parts.length ? parts.join(", ") : "config re-applied from the current plans and templates";
 }
