@@ -1,7 +1,7 @@
 import { decide, type Observation, type PolicyConfig, type PolicyDecision, type PolicyState } from "../domain/health-policy.js";
 import { healthRestartCommand, RESTART_LOCKED } from "../remote/commands/health.js";
 import type { RemoteShell } from "../remote/types.js";
-import type { Lease } from "../store/health-types.js";
+import type { HealthColumns, Lease } from "../store/health-types.js";
 import type { HostRecord, InstanceRecord, InstanceStatus } from "../store/types.js";
 import { step } from "./events.js";
 import { raiseAlert, type AlertSink } from "./health-alerts.js";
@@ -49,11 +49,33 @@ export function isSteady(row: InstanceRecord, d: PolicyDecision): boolean {
 }
 
 /**
- * Applies one observation under the instance's lease. The row is re-read under the lease, so two
- * processes never act on one failure episode twice: the loser of the lease skips, and a process
- * that gets the lease after a restart sees that restart (and its cooldown) in the row.
+ * Applies decisions that need no remote action (counting failures, quarantine, recovery) as one
+ * batch of compare-and-sets: each row changes only if it still holds what this sweep read and no
+ * other process holds its lease. Exactly one process therefore makes each transition, and raises
+ * its alert.
  */
-export async function applyUnderLease(ctx: ApplyContext, row: InstanceRecord, obs: Observation, observedAt: Date): Promise<Applied> {
+export async function applyTransitions(ctx: ApplyContext, items: { row: InstanceRecord; obs: Observation; d: PolicyDecision }[]): Promise<Applied[]> {
+  if (items.length === 0) return [];
+  const now = ctx.deps.clock.now();
+  const reasonOf = (obs: Observation) => (obs.kind === "unhealthy" ? obs.reason : null);
+  const applied = await ctx.deps.store.leases.transition(
+    items.map(({ row, obs, d }) => ({ customerId: row.customerId, expect: healthColumns(row), patch: patchOf(d.state, reasonOf(obs), now) })),
+    now,
+  );
+  // One at a time: a host where everything fails at once should not queue hundreds of writes together.
+  const out: Applied[] = [];
+  for (const [i, { row, obs, d }] of items.entries()) {
+    out.push(applied[i] ? await afterTransition(ctx, row, d, reasonOf(obs), now) : { action: "locked", note: "changed or leased by another process since this sweep read it", state: stateOf(row) });
+  }
+  return out;
+}
+
+/**
+ * A restart, under the instance's lease. The row is re-read under the lease and the policy decided
+ * again, so two processes never restart one failure episode twice: the loser of the lease skips,
+ * and a process that gets the lease after a restart sees that restart (and its cooldown).
+ */
+export async function applyRestart(ctx: ApplyContext, row: InstanceRecord, obs: Observation, observedAt: Date): Promise<Applied> {
   const { store } = ctx.deps;
   const now = ctx.deps.clock.now();
   const lease = await store.leases.acquire({ customerId: row.customerId, owner: ctx.owner, ttlMs: ctx.leaseTtlMs, now, statuses: SWEPT_STATUSES });
@@ -78,6 +100,10 @@ export async function applyUnderLease(ctx: ApplyContext, row: InstanceRecord, ob
   } finally {
     if (!done) await store.leases.release(lease).catch(() => false);
   }
+}
+
+function healthColumns(row: InstanceRecord): HealthColumns {
+  return { status: row.status, consecutiveFailures: row.consecutiveFailures, restartCount: row.restartCount, lastRestartAt: row.lastRestartAt, quarantinedAt: row.quarantinedAt };
 }
 
 async function afterTransition(ctx: ApplyContext, before: InstanceRecord, d: PolicyDecision, reason: string | null, now: Date): Promise<Applied> {

@@ -10,7 +10,7 @@ export type HostProbe =
   | { reachable: false; error: string; observedAt: Date };
 
 /** Docker inspect plus parallel probes; generous, as a loaded host may be slow to fork. */
-const SWEEP_TIMEOUT_MS = (PROBE_TIMEOUT_S + 25) * 1000;
+export const SWEEP_TIMEOUT_MS = (PROBE_TIMEOUT_S + 25) * 1000;
 
 /**
  * Runs the sweep command on one host over its pooled connection. A connection that died since the

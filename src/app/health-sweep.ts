@@ -1,17 +1,16 @@
 import os from "node:os";
 import { randomBytes } from "node:crypto";
 import pLimit from "p-limit";
-import { classify } from "../domain/health-classify.js";
-import { decide, type Observation, type PolicyConfig } from "../domain/health-policy.js";
+import { decide, type PolicyConfig } from "../domain/health-policy.js";
 import { defaultPlansFile, loadPlans, type Plans } from "../domain/plans.js";
 import { portsForSlot } from "../domain/ports.js";
 import { NotFoundError } from "../errors.js";
-import type { SweepOutput } from "../remote/commands/health.js";
 import type { NewHealthCheck } from "../store/health-types.js";
 import type { HostRecord, InstanceRecord } from "../store/types.js";
 import { noAlerts } from "./health-alerts.js";
-import { applyUnderLease, isSteady, stateOf, SWEPT_STATUSES, type ApplyContext } from "./health-apply.js";
-import { probeHost } from "./health-host.js";
+import { applyRestart, applyTransitions, isSteady, stateOf, SWEPT_STATUSES, type Applied, type ApplyContext } from "./health-apply.js";
+import { probeHost, type HostProbe } from "./health-host.js";
+import { healthOf, historyRow, observe, unknownOf } from "./health-observe.js";
 import { hostOutage } from "./health-outage.js";
 import type { HostHealth, InstanceHealth, SweepOptions, SweepReport } from "./health-types.js";
 import type { Deps } from "./ports.js";
@@ -41,6 +40,10 @@ export async function healthSweep(deps: Deps, opts: SweepOptions = {}): Promise<
   const limit = pLimit(opts.concurrency ?? DEFAULT_CONCURRENCY);
   const owner = opts.owner ?? leaseOwnerId();
   const results = await Promise.all(hosts.map((h) => limit(() => sweepHost(deps, opts, cfg, plans, owner, h, byHost.get(h.id) ?? []))));
+  // One write for the whole sweep's history and one for the steady state: two commits, not two per host.
+  await deps.store.healthChecks.record(results.flatMap((r) => r.history));
+  const steady = results.flatMap((r) => r.steadyIds);
+  if (steady.length > 0) await deps.store.healthChecks.touchHealthy(steady, deps.clock.now());
   const hostList = results.map((r) => r.host);
   const instances = [...results.flatMap((r) => r.instances), ...skipped];
   const count = (f: (i: InstanceHealth) => boolean) => instances.filter(f).length;
@@ -59,7 +62,8 @@ export async function healthSweep(deps: Deps, opts: SweepOptions = {}): Promise<
 
 async function scope(deps: Deps, customerId?: string) {
   const [hosts, rows] = await Promise.all([deps.store.hosts.list(), customerId ? one(deps, customerId) : deps.store.instances.list()]);
-  const swept = rows.filter((r) => SWEPT_STATUSES.includes(r.status));
+  // A snapshot: the policy compares against what this sweep read, whatever the store hands out.
+  const swept = rows.filter((r) => SWEPT_STATUSES.includes(r.status)).map((r) => ({ ...r }));
   const byHost = new Map<string, InstanceRecord[]>();
   for (const r of swept) byHost.set(r.hostId, [...(byHost.get(r.hostId) ?? []), r]);
   const hostName = new Map(hosts.map((h) => [h.id, h.name]));
@@ -74,7 +78,19 @@ async function one(deps: Deps, customerId: string): Promise<InstanceRecord[]> {
   return [row];
 }
 
-async function sweepHost(deps: Deps, opts: SweepOptions, cfg: PolicyConfig, plans: Plans, owner: string, host: HostRecord, rows: InstanceRecord[]) {
+interface HostResult {
+  host: HostHealth;
+  instances: InstanceHealth[];
+  history: NewHealthCheck[];
+  steadyIds: string[];
+}
+
+/**
+ * One host: its batched command, then the policy. Transitions go as one compare-and-set batch,
+ * restarts under leases; history and the steady state's timestamps are left to the caller, which
+ * writes them for all hosts at once.
+ */
+async function sweepHost(deps: Deps, opts: SweepOptions, cfg: PolicyConfig, plans: Plans, owner: string, host: HostRecord, rows: InstanceRecord[]): Promise<HostResult> {
   const started = Date.now();
   const act = opts.act !== false;
   const port = (r: InstanceRecord) => portsForSlot(r.portSlot ?? 0, plans.basePort, plans.portStep).gateway;
@@ -82,65 +98,49 @@ async function sweepHost(deps: Deps, opts: SweepOptions, cfg: PolicyConfig, plan
   const probe = await probeHost(deps, host, rows.map((r) => ({ customerId: r.customerId, gatewayPort: port(r) })), opts.signal).catch(() => null);
   if (!probe) return abandoned(host, rows, started);
   if (act) await hostOutage(deps, opts.alerts ?? noAlerts, host, probe);
-  const observed = rows.map((r) => ({ row: r, obs: observe(r, port(r), probe), facts: probe.reachable ? probe.output : null }));
-  if (act) await deps.store.healthChecks.record(observed.map(({ row, obs, facts }) => historyRow(row, obs, facts, port(row), probe.observedAt)));
-  const ctx: ApplyContext | null = act && probe.reachable
+  const facts = probe.reachable ? probe.output : null;
+  const now = deps.clock.now();
+  const seen = rows.map((row) => {
+    const obs = observe(row, port(row), probe);
+    return { row, obs, d: decide(stateOf(row), obs, now, cfg), base: healthOf(row, host.name, obs, facts, port(row)) };
+  });
+  const result: HostResult = { host: hostHealth(host, probe, rows.length, started), instances: [], history: [], steadyIds: [] };
+  if (!act) {
+    result.instances = seen.map((s) => ({ ...s.base, action: "observed" }));
+    return result;
+  }
+  result.history = seen.map(({ row, obs }) => historyRow(row, obs, facts, port(row), probe.observedAt));
+  const ctx: ApplyContext | null = probe.reachable
     ? { deps, cfg, owner, leaseTtlMs: opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, alerts: opts.alerts ?? noAlerts, host, shell: probe.shell, signal: opts.signal, afterLease: opts.afterLease }
     : null;
-  const steadyIds: string[] = [];
-  const instances = await Promise.all(
-    observed.map(async ({ row, obs, facts }): Promise<InstanceHealth> => {
-      const base = healthOf(row, host.name, obs, facts, port(row));
-      if (!act) return { ...base, action: "observed" };
-      const preview = decide(stateOf(row), obs, deps.clock.now(), cfg);
-      if (!ctx || obs.kind === "unknown" || isSteady(row, preview)) {
-        if (obs.kind === "healthy" && row.status === "healthy") steadyIds.push(row.id);
-        return { ...base, note: obs.kind === "unknown" ? null : preview.action.type === "none" ? preview.action.note ?? null : null };
-      }
-      const applied = await applyUnderLease(ctx, row, obs, probe.observedAt);
-      return { ...base, action: applied.action, note: applied.note, instanceStatus: applied.state.status, consecutiveFailures: applied.state.consecutiveFailures, restarts: applied.state.restartCount };
-    }),
-  );
-  if (act && steadyIds.length > 0) await deps.store.healthChecks.touchHealthy(steadyIds, deps.clock.now());
-  const durationMs = Date.now() - started;
-  const error = probe.reachable ? probe.output.dockerError : probe.error;
-  if (probe.reachable) deps.onEvent({ type: "step-done", step: "sweep", host: host.name, at: Date.now(), durationMs, detail: `${rows.length} instance(s)` });
-  else deps.onEvent({ type: "step-fail", step: "sweep", host: host.name, at: Date.now(), durationMs, detail: probe.error });
-  const hostHealth: HostHealth = { name: host.name, reachable: probe.reachable, error, durationMs, instances: rows.length };
-  return { host: hostHealth, instances };
-}
-
-function observe(row: InstanceRecord, port: number, probe: Awaited<ReturnType<typeof probeHost>>): Observation {
-  if (!probe.reachable) return { kind: "unknown", reason: `host unreachable: ${probe.error}` };
-  if (row.portSlot === null) return { kind: "unknown", reason: "the instance has no port slot" };
-  const o = probe.output;
-  const c = o.containers.get(row.customerId);
-  return classify(`cf-${row.customerId}`, port, {
-    container: c, missing: o.missing.has(row.customerId), probe: o.probes.get(port),
-    dockerError: o.dockerError, noProbeTool: o.noProbeTool, complete: o.complete,
+  const quiet = seen.filter((s) => !ctx || s.obs.kind === "unknown" || isSteady(s.row, s.d));
+  const restarts = ctx ? seen.filter((s) => !quiet.includes(s) && s.d.action.type === "restart") : [];
+  const changes = ctx ? seen.filter((s) => !quiet.includes(s) && s.d.action.type !== "restart") : [];
+  result.steadyIds = quiet.filter((s) => s.obs.kind === "healthy" && s.row.status === "healthy").map((s) => s.row.id);
+  const applied = new Map<string, Applied>();
+  if (ctx) {
+    const done = await applyTransitions(ctx, changes);
+    changes.forEach((c, i) => applied.set(c.row.customerId, done[i]!));
+    const restarted = await Promise.all(restarts.map((s) => applyRestart(ctx, s.row, s.obs, probe.observedAt)));
+    restarts.forEach((s, i) => applied.set(s.row.customerId, restarted[i]!));
+  }
+  result.instances = seen.map(({ row, obs, d, base }) => {
+    const a = applied.get(row.customerId);
+    if (!a) return { ...base, note: obs.kind === "unknown" || d.action.type !== "none" ? null : d.action.note ?? null };
+    return { ...base, action: a.action, note: a.note, instanceStatus: a.state.status, consecutiveFailures: a.state.consecutiveFailures, restarts: a.state.restartCount };
   });
+  result.host.durationMs = Date.now() - started;
+  if (probe.reachable) deps.onEvent({ type: "step-done", step: "sweep", host: host.name, at: Date.now(), durationMs: result.host.durationMs, detail: `${rows.length} instance(s)` });
+  else deps.onEvent({ type: "step-fail", step: "sweep", host: host.name, at: Date.now(), durationMs: result.host.durationMs, detail: probe.error });
+  return result;
 }
 
-function healthOf(row: InstanceRecord, host: string, obs: Observation, facts: SweepOutput | null, port: number): InstanceHealth {
-  const c = facts?.containers.get(row.customerId);
-  return {
-    customerId: row.customerId, host, status: obs.kind, reason: obs.kind === "healthy" ? null : obs.reason,
-    latencyMs: obs.kind === "healthy" ? facts?.probes.get(port)?.latencyMs ?? null : null,
-    container: c ? { state: c.state, dockerHealth: c.dockerHealth, restartCount: c.restartCount, startedAt: c.startedAt } : null,
-    action: "none", note: null, instanceStatus: row.status, consecutiveFailures: row.consecutiveFailures, restarts: row.restartCount,
-  };
+function hostHealth(host: HostRecord, probe: HostProbe, instances: number, started: number): HostHealth {
+  return { name: host.name, reachable: probe.reachable, error: probe.reachable ? probe.output.dockerError : probe.error, durationMs: Date.now() - started, instances };
 }
 
-function historyRow(row: InstanceRecord, obs: Observation, facts: SweepOutput | null, port: number, at: Date): NewHealthCheck {
-  const latency = facts?.probes.get(port)?.latencyMs ?? null;
-  return { instanceId: row.id, at, ok: obs.kind === "healthy", status: obs.kind, latencyMs: latency, detail: obs.kind === "healthy" ? null : obs.reason.slice(0, 500) };
-}
-
-function unknownOf(row: InstanceRecord, host: string, reason: string): InstanceHealth {
-  return healthOf(row, host, { kind: "unknown", reason }, null, 0);
-}
-
-function abandoned(host: HostRecord, rows: InstanceRecord[], started: number) {
+function abandoned(host: HostRecord, rows: InstanceRecord[], started: number): HostResult {
   const reason = "the sweep was stopped before this host answered";
-  return { host: { name: host.name, reachable: true, error: reason, durationMs: Date.now() - started, instances: rows.length } satisfies HostHealth, instances: rows.map((r) => unknownOf(r, host.name, reason)) };
+  const h: HostHealth = { name: host.name, reachable: true, error: reason, durationMs: Date.now() - started, instances: rows.length };
+  return { host: h, instances: rows.map((r) => unknownOf(r, host.name, reason)), history: [], steadyIds: [] };
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { AlertSink } from "../app/health-alerts.js";
 import { pruneHealthHistory } from "../app/health-history.js";
 import { healthReport, type FleetReport } from "../app/health-report.js";
@@ -39,6 +40,8 @@ export interface HealthDaemon {
 export function startHealthDaemon(deps: Deps, opts: DaemonOptions): HealthDaemon {
   const owner = leaseOwnerId();
   const abort = new AbortController();
+  // Every in-flight exec listens on it: one per host being swept.
+  setMaxListeners(0, abort.signal);
   let sweeping: Promise<SweepReport | null> | null = null;
   let daily: Promise<void> | null = null;
   let markStopped!: () => void;

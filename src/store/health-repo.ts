@@ -3,7 +3,7 @@ import type { HealthCheckRecord, HealthCheckStatus, HealthRepo } from "./health-
 import { withRetry } from "./retry.js";
 
 /** SQLite binds at most 32766 variables per statement; stay far below it. */
-const CHUNK = 500;
+const CHUNK = 250;
 
 export function healthRepo(db: PrismaClient): HealthRepo {
   return {

@@ -42,6 +42,9 @@ export interface Lease {
   row: InstanceRecord;
 }
 
+/** The health policy's columns, as a transition expects to find them. */
+export type HealthColumns = Pick<InstanceRecord, "status" | "consecutiveFailures" | "restartCount" | "lastRestartAt" | "quarantinedAt">;
+
 /**
  * Per-instance leases: compare-and-set on (owner, expiry), with a fencing counter that every
  * acquisition increments. A process whose lease expired and was taken over cannot write any more.
@@ -53,4 +56,9 @@ export interface LeaseRepo {
   write(lease: Lease, patch: Partial<InstanceRecord>): Promise<boolean>;
   /** Applies `patch` and frees the lease, only if it is still current. */
   release(lease: Lease, patch?: Partial<InstanceRecord>): Promise<boolean>;
+  /**
+   * Compare-and-sets in one transaction: each patch applies only if its row still has `expect` and
+   * no live lease. One flag per item: whether it applied.
+   */
+  transition(items: { customerId: string; expect: HealthColumns; patch: Partial<InstanceRecord> }[], now: Date): Promise<boolean[]>;
 }

@@ -61,6 +61,16 @@ export function memoryHealth(hosts: Map<string, HostRecord>, rows: Map<string, I
       if (r) Object.assign(r, patch, { leaseOwner: null, leaseUntil: null, updatedAt: new Date() });
       return r !== null;
     },
+    async transition(items, now) {
+      return items.map(({ customerId, expect, patch }) => {
+        const r = rows.get(customerId);
+        const same = r && (Object.keys(expect) as (keyof typeof expect)[]).every((k) => String(r[k]) === String(expect[k]));
+        const free = r && (!r.leaseOwner || !r.leaseUntil || r.leaseUntil < now);
+        if (!r || !same || !free) return false;
+        Object.assign(r, patch, { updatedAt: new Date() });
+        return true;
+      });
+    },
   };
   return { healthChecks, leases, checks };
 }

@@ -45,7 +45,7 @@ export async function healthFixture(layout: Record<string, string[]>) {
   }
   const restarts: string[] = [];
   const sweepOutput = (command: string) => {
-    const lines = ["V|1"];
+    const lines = ["V|2"];
     for (const m of command.matchAll(/'cf-([a-z0-9-]+)'/g)) {
       const id = m[1]!;
       const c = containers.get(id);

@@ -51,6 +51,35 @@ describe("leases", () => {
   });
 });
 
+describe("transitions", () => {
+  const expectOf = async () => {
+    const r = (await store.instances.get("a1"))!;
+    return { status: r.status, consecutiveFailures: r.consecutiveFailures, restartCount: r.restartCount, lastRestartAt: r.lastRestartAt, quarantinedAt: r.quarantinedAt };
+  };
+
+  it("apply only while the row still holds what was read, dates included, and no lease is live", async () => {
+    await store.instances.update("a1", { lastRestartAt: later(1234), restartCount: 1 });
+    const seen = await expectOf();
+    const step = (n: number) => ({ customerId: "a1", expect: { ...seen, consecutiveFailures: n - 1 }, patch: { status: "unhealthy" as const, consecutiveFailures: n } });
+    expect(await store.leases.transition([step(1)], now)).toEqual([true]);
+    // A second process that read the same row loses: the row moved on.
+    expect(await store.leases.transition([step(1)], now)).toEqual([false]);
+    await acquire("d1");
+    expect(await store.leases.transition([{ ...step(2), expect: { ...seen, status: "unhealthy", consecutiveFailures: 1 } }], now)).toEqual([false]);
+    expect(await store.leases.transition([{ ...step(2), expect: { ...seen, status: "unhealthy", consecutiveFailures: 1 } }], later(61_000))).toEqual([true]);
+    expect((await store.instances.get("a1"))!.consecutiveFailures).toBe(2);
+  });
+
+  it("batch many rows into one transaction, each with its own outcome", async () => {
+    const seen = await expectOf();
+    const res = await store.leases.transition([
+      { customerId: "a1", expect: seen, patch: { consecutiveFailures: 1 } },
+      { customerId: "nope", expect: seen, patch: { consecutiveFailures: 1 } },
+    ], now);
+    expect(res).toEqual([true, false]);
+  });
+});
+
 describe("health history and hosts", () => {
   it("records, lists newest first, and prunes by age", async () => {
     const id = (await store.instances.get("a1"))!.id;
