@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { median, publish, repoRoot, round, table } from "./lib.mjs";
 import { ansibleRunner, closeFloor, connectFloor, execFloor, psshRunner, writeKnownHosts } from "./health/peers.mjs";
+import { markdown } from "./health/report.mjs";
 import { customerOf, ensureContainers, portOf, removeContainers, restoreSandbox, seedDb, slotOf, startHosts, startProxies, writeHostScripts } from "./health/setup.mjs";
 
 const RTT = Number(process.env.BENCH_RTT ?? 50);
@@ -50,7 +51,7 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 console.log(JSON.stringify(results, null, 2));
-publish("health", results, markdown(results));
+publish("health", results, markdown(results, { curvePerHost: CURVE_PER_HOST, curveRuns: CURVE_RUNS }));
 
 /** All contenders on the first n hosts, interleaved run by run so drift hits them alike. */
 async function compare(n, perHost, runs, withAnsible, knownHosts) {
@@ -140,43 +141,4 @@ async function daemonRss(sub, ghostsPerHost, nodeOptions) {
     sweepMs: round(median(sweeps.map((x) => x.durationMs)), 0), healthyPerSweep: Math.max(0, ...sweeps.map((x) => x.summary.healthy)),
     rssMb: { peak: round(peakKb / 1024), median: round(median(rss) / 1024), last: round((rss.at(-1) ?? 0) / 1024) },
   };
-}
-
-function markdown(r) {
-  const m = r.main.median;
-  const x = (a, b) => `${round(a / b, 2)}×`;
-  const ms = (v) => (v === undefined ? "" : `${v} ms`);
-  const main = table(
-    ["contender (same check on every host)", "median", "vs our warm sweep", "target"],
-    [
-      ["**clawfleet warm sweep** (pooled connections, history written)", ms(m.oursWarm), "1×", ""],
-      ["bare ssh2 exec, warm connections (**floor**)", ms(m.floorWarm), `ours = **${x(m.oursWarm, m.floorWarm)}** the floor`, "≤ 1.5×"],
-      ["bare ssh2 exec of `true`, warm (pure round trips)", ms(m.floorTrue), "", ""],
-      ["clawfleet cold first sweep (in-process: connect + sweep)", ms(m.oursCold), x(m.oursCold, m.oursWarm), ""],
-      ["bare ssh2, cold (connect + exec)", ms(m.floorCold), x(m.floorCold, m.oursWarm), ""],
-      ["`clawfleet health check` CLI (process start, DB, connect, sweep)", ms(m.cli), x(m.cli, m.oursWarm), ""],
-      ["parallel-ssh (`-p 32`, fresh connections)", ms(m.pssh), `**${x(m.pssh, m.oursWarm)}** slower`, "≥ 3×"],
-      ["Ansible ad-hoc `-m shell`, first run", ms(m.ansibleFirst), x(m.ansibleFirst, m.oursWarm), ""],
-      ["Ansible ad-hoc `-m shell`, warm (ControlPersist, pipelining)", ms(m.ansible), `**${x(m.ansible, m.oursWarm)}** slower`, "≥ 10×"],
-    ],
-  );
-  const curve = table(
-    ["hosts", "instances", "warm sweep", "floor (warm ssh2)", "warm / floor", "cold sweep", "CLI check", "parallel-ssh", "pssh / warm"],
-    r.curve.map((c) => [c.hosts, c.instances, ms(c.median.oursWarm), ms(c.median.floorWarm), x(c.median.oursWarm, c.median.floorWarm), ms(c.median.oursCold), ms(c.median.cli), ms(c.median.pssh), x(c.median.pssh, c.median.oursWarm)]),
-  );
-  const d = r.daemon;
-  const dd = r.daemonDefaults;
-  return `## Health sweep
-
-${r.main.hosts} sandbox hosts, each behind its own delay proxy at ${r.rttMs} ms RTT (127.0.4.i, so the shared sandbox stays direct for the test suites), ${r.main.perHost} real gateway containers per host (${r.main.instances} in all). Every contender runs the same per-host check: the exact command our sweep sends (one \`docker inspect\` of the host's containers, then every loopback \`/healthz\` at once). pssh and Ansible run it from a script file on the host (pssh cannot send per-host commands). Median of ${r.runs} interleaved runs; Ansible's first run is shown apart because later runs reuse its ControlPersist masters.
-
-${main}
-
-Caveats, so the figures are read right: all sandbox "hosts" are sshds on one 2-core machine sharing one Docker Engine, so the remote work of 20 hosts (20 \`docker inspect\`, 20 curl) competes for the same two cores and weighs on every contender alike; on real hosts it runs in parallel on separate machines. The bench containers are the test gateway image with the production hardening flags and labels but only the gateway port published (the 100-port CDP range costs Docker ~10 s per container start and nothing for a sweep) and no Docker healthcheck (the sweep's own \`/healthz\` probe decides).
-
-**Scaling** (${CURVE_PER_HOST} containers per host, median of ${CURVE_RUNS} runs; parallel hosts bounded at 32):
-
-${curve}
-
-**Daemon memory**: the real \`clawfleet health daemon\` process (SQLite) with ${d.instances} instance rows on ${d.hosts} hosts, sweeping every 5 s for ${d.seconds} s, started as the systemd unit starts it (\`NODE_OPTIONS=${d.nodeOptions}\`): RSS peak **${d.rssMb.peak} MB** (median ${d.rssMb.median} MB; target < 200 MB), ${d.sweeps} sweeps of ${d.sweepMs} ms median, clean exit ${d.exitCode} on SIGTERM. With node's default heap settings instead, V8 lets garbage grow before collecting: peak ${dd.rssMb.peak} MB, median ${dd.rssMb.median} MB. ${d.healthyPerSweep} of the rows have a real container and are healthy; the other ${d.instances - d.healthyPerSweep} have none, so every sweep records them unhealthy and moves their failure counters with compare-and-set writes (a heavier path than a healthy fleet's; the failure threshold was set out of reach so nothing restarts).`;
 }
