@@ -10,7 +10,7 @@ import path from "node:path";
 import { median, publish, repoRoot, round, table } from "./lib.mjs";
 import { ansibleRunner, closeFloor, connectFloor, execFloor, psshRunner, writeKnownHosts } from "./health/peers.mjs";
 import { markdown } from "./health/report.mjs";
-import { customerOf, ensureContainers, portOf, removeContainers, restoreSandbox, seedDb, slotOf, startHosts, startProxies, writeHostScripts } from "./health/setup.mjs";
+import { customerOf, ensureContainers, portOf, removeContainers, removeHostScripts, restoreSandbox, seedDb, slotOf, startHosts, startProxies, writeHostScripts } from "./health/setup.mjs";
 
 const RTT = Number(process.env.BENCH_RTT ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -47,6 +47,7 @@ try {
 } finally {
   proxies.stop();
   if (!process.env.BENCH_KEEP) removeContainers();
+  removeHostScripts(hosts);
   restoreSandbox(maxHosts);
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -1,6 +1,7 @@
 import type { Deps } from "./ports.js";
 
-export type AlertKind = "quarantine" | "recovered" | "host-down" | "host-back" | "report";
+/** "expired" comes from the daily expiry prune (src/app/prune.ts), sent through the same sink. */
+export type AlertKind = "quarantine" | "recovered" | "host-down" | "host-back" | "report" | "expired";
 
 /**
  * What a webhook receives, as JSON. It carries ids, host names and reasons only: never a token,

@@ -22,7 +22,9 @@ export interface DaemonOptions {
   onReport?: (r: FleetReport) => void;
   /** A sweep tick came while the previous sweep still ran; it was skipped. */
   onSkip?: () => void;
-  onError?: (err: unknown, what: "sweep" | "report" | "prune") => void;
+  onError?: (err: unknown, what: "sweep" | "report" | "prune" | "expire") => void;
+  /** Runs with the daily report, after history pruning: destroying expired instances (issue 6's prune). */
+  expire?: () => Promise<unknown>;
 }
 
 export interface HealthDaemon {
@@ -66,6 +68,7 @@ export function startHealthDaemon(deps: Deps, opts: DaemonOptions): HealthDaemon
     daily = healthReport(deps, { alerts: opts.alerts })
       .then((r) => opts.onReport?.(r), (err) => opts.onError?.(err, "report"))
       .then(prune)
+      .then(async () => void (await opts.expire?.().catch((err) => opts.onError?.(err, "expire"))))
       .finally(() => (daily = null));
     return daily;
   };

@@ -4,6 +4,7 @@ import { healthReport, type FleetReport } from "../app/health-report.js";
 import { healthSweep } from "../app/health-sweep.js";
 import type { SweepOptions, SweepReport } from "../app/health-types.js";
 import type { Deps } from "../app/ports.js";
+import type { PruneResult } from "../app/prune.js";
 import { defaultPlansFile, loadPlans } from "../domain/plans.js";
 import { startHealthDaemon, type DaemonOptions, type HealthDaemon } from "./daemon.js";
 import { checkCron } from "./scheduler.js";
@@ -20,7 +21,11 @@ export interface AlertOptions {
 
 export type HealthCheckOptions = Omit<SweepOptions, "owner" | "alerts"> & AlertOptions;
 
-export interface HealthDaemonOptions extends AlertOptions, Omit<DaemonOptions, "every" | "daily" | "retentionMs" | "alerts"> {
+export interface HealthDaemonOptions extends AlertOptions, Omit<DaemonOptions, "every" | "daily" | "retentionMs" | "alerts" | "expire"> {
+  /** Destroy expired instances daily, as `clawfleet prune` does. Default true. */
+  expire?: boolean;
+  /** Told what the daily expiry prune did. */
+  onExpire?: (r: PruneResult) => void;
   /** Default: plans.yaml health.sweepSchedule ("*\/5 * * * *"). */
   every?: string;
   /** Default: plans.yaml health.reportSchedule ("0 6 * * *"). */
@@ -65,7 +70,12 @@ export async function daemon(deps: Deps, opts: HealthDaemonOptions = {}): Promis
   const every = checkCron(opts.every ?? plans.health.sweepSchedule, "--every");
   const daily = checkCron(opts.daily ?? plans.health.reportSchedule, "--daily");
   const sink = alertSink(deps, opts);
-  const d = startHealthDaemon(deps, { ...opts, every, daily, retentionMs: opts.retentionMs ?? plans.health.retentionMs, alerts: sink });
+  const expire = opts.expire === false ? undefined : async () => {
+    const { prune: pruneExpired } = await import("../app/prune.js");
+    // prune records its own Events; the sink only delivers the announcement.
+    opts.onExpire?.(await pruneExpired(deps, { announce: (a) => sink.send(a) }));
+  };
+  const d = startHealthDaemon(deps, { ...opts, every, daily, retentionMs: opts.retentionMs ?? plans.health.retentionMs, alerts: sink, expire });
   return {
     owner: d.owner,
     sweepNow: d.sweepNow,

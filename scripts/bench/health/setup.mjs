@@ -1,7 +1,7 @@
 // Bench fixture for the health sweep: sandbox hosts behind our own delay proxies, real gateway
 // containers, a database that places them on the hosts, and the per-host check scripts for the peers.
 import { execFileSync, spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { repoRoot } from "../lib.mjs";
 
@@ -78,4 +78,8 @@ export function writeHostScripts(sweepScript, hosts, perHost) {
     const targets = Array.from({ length: perHost }, (_, j) => ({ customerId: customerOf(i, j), gatewayPort: portOf(slotOf(i, j)) }));
     writeFileSync(path.join(h.remoteRoot, `.bench-sweep-${perHost}.sh`), sweepScript(targets), { mode: 0o644 });
   }
+}
+
+export function removeHostScripts(hosts) {
+  for (const h of hosts) for (const n of [2, 3]) rmSync(path.join(h.remoteRoot, `.bench-sweep-${n}.sh`), { force: true });
 }

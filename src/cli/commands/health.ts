@@ -66,6 +66,7 @@ export function registerHealth(program: Command, run: Runner): void {
     .option("--every <cron>", 'sweep schedule (default: plans.yaml health.sweepSchedule, "*/5 * * * *")')
     .option("--daily <cron>", 'report and prune schedule (default: plans.yaml health.reportSchedule, "0 6 * * *")')
     .option("--retention <duration>", "keep health history this long (default: plans.yaml health.retention, 30d)", durationOption("--retention"))
+    .option("--no-expire", "do not destroy expired instances with the daily report (as `clawfleet prune` would)")
     .option("--json", "print one JSON line per sweep and report (NDJSON)")
     .action((o) => run(o.json, (out) => runDaemon(out, o)));
 }
@@ -114,6 +115,8 @@ async function runDaemon(out: Output, o: Record<string, any>): Promise<number> {
       sweep: { ...sweep, afterLease: process.env[FAULT_ENV] === "kill" ? () => process.kill(process.pid, "SIGKILL") : undefined },
       onSweep: (r) => (out.json ? line({ type: "sweep", ...r }) : line(view.sweepLine(r))),
       onReport: (r) => (out.json ? line({ type: "report", ...r }) : line(view.humanReport(r))),
+      expire: o.expire !== false,
+      onExpire: (r) => (out.json ? line({ type: "expire", ...r }) : r.expired.length > 0 && line(`expired instances: ${r.expired.map((e) => `${e.customerId} ${e.outcome}`).join(", ")}`)),
       onSkip: () => out.warn("a sweep was due while the previous one still ran; skipped it"),
       onError: (err, what) => out.warn(`${what} failed: ${err instanceof Error ? err.message : String(err)}`),
     });

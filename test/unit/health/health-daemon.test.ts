@@ -44,6 +44,20 @@ describe("health daemon", () => {
     expect(f.store.checks).toEqual([]);
   });
 
+  it("runs the daily report, then history pruning, then the expiry prune", async () => {
+    const f = await healthFixture({ h1: ["a1"] });
+    const order: string[] = [];
+    const d = startHealthDaemon(f.deps, {
+      every: "0 0 1 1 *", daily: "* * * * * *", retentionMs: 86_400_000, alerts: f.sink, sweepAtStart: false,
+      onReport: () => order.push("report"),
+      expire: async () => void order.push("expire"),
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    await d.stop();
+    expect(order.slice(0, 2)).toEqual(["report", "expire"]);
+    expect(f.alerts.some((a) => a.kind === "report")).toBe(true);
+  });
+
   it("rejects a bad cron expression as input", () => {
     expect(() => checkCron("every 5 minutes", "--every")).toThrow(/--every: not a cron expression/);
     expect(checkCron("*/5 * * * *", "--every")).toBe("*/5 * * * *");
