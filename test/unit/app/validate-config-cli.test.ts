@@ -1,4 +1,5 @@
 import path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../../src/cli/main.js";
 
@@ -9,7 +10,9 @@ function capture() {
   const err: string[] = [];
   vi.spyOn(process.stdout, "write").mockImplementation((s) => (out.push(String(s)), true));
   vi.spyOn(process.stderr, "write").mockImplementation((s) => (err.push(String(s)), true));
-  return { out: () => out.join(""), err: () => err.join("") };
+  // Colours are on under CI=true (picocolors); assertions read the plain text.
+  const plain = (parts: string[]) => stripVTControlCharacters(parts.join(""));
+  return { out: () => plain(out), err: () => plain(err) };
 }
 afterEach(() => vi.restoreAllMocks());
 
