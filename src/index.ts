@@ -149,9 +149,23 @@ function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts
     destroy: async (input) => (await import("./app/destroy.js")).destroyInstance(deps, input),
     reconcile: async (input) => (await import("./app/reconcile.js")).reconcile(deps, input),
     async prune(opts = {}) {
+      const { prune } = await import("./app/prune.js");
       const url = opts.webhook ?? env.CLAWFLEET_ALERT_WEBHOOK;
-      const announce = url ? (await import("./notify/webhook.js")).webhookPoster(url) : undefined;
-      return (await import("./app/prune.js")).prune(deps, { dryRun: opts.dryRun, announce });
+      if (!url) return prune(deps, { dryRun: opts.dryRun });
+      // The health alert sink delivers (with retries); each announcement waits for its own outcome.
+      const { parseWebhookUrl, webhookSink } = await import("./health/webhook.js");
+      const outcomes = new Map<object, (ok: boolean) => void>();
+      const sink = webhookSink(parseWebhookUrl(url), { maxAttempts: 3, onResult: (r) => outcomes.get(r.alert)?.(r.ok) });
+      const announce = (alert: Parameters<typeof sink.send>[0]) =>
+        new Promise<void>((resolve, reject) => {
+          outcomes.set(alert, (ok) => (ok ? resolve() : reject(new Error("webhook delivery failed"))));
+          sink.send(alert);
+        });
+      try {
+        return await prune(deps, { dryRun: opts.dryRun, announce });
+      } finally {
+        sink.close();
+      }
     },
   };
 }
