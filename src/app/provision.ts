@@ -98,6 +98,8 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
     for (let moves = 1; outcome instanceof RemoteCommandError && PORT_TAKEN.test(outcome.stderrTail) && moves <= 3; moves++) {
       deps.onEvent({ type: "warn", message: `slot ${row.portSlot} was taken on the host during start; trying the next slot`, host: host.name, customerId, at: Date.now() });
       row = await deps.store.instances.reslot(customerId, [row.portSlot!]);
+      // The failed run removed its staging dir: prepare again, which also re-checks the new slot.
+      row = await ensureFreeSlot(deps, shell, host, row, config);
       ({ ports, rendered, outcome } = await startOnSlot(deps, shell, host, row, config, facts, token, input.apiKey));
     }
     if (outcome instanceof Error) throw outcome;

@@ -52,7 +52,7 @@ describe("provision", () => {
 
   it("moves to the next slot when compose finds a port taken during start", async () => {
     let runs = 0;
-    const { deps } = await setup((cmd) => {
+    const { deps, shell } = await setup((cmd) => {
       if (!cmd.startsWith("bash ")) return {};
       runs++;
       return runs === 1 ? { code: 1, stdout: 'CLAWFLEET_RESULT {"status":"failed","reason":"up-failed"}\n', stderr: "Bind for 127.0.0.1:18800 failed: port is already allocated\n" } : ok();
@@ -60,6 +60,9 @@ describe("provision", () => {
     const r = (await provision(deps, input)) as ProvisionResult;
     expect(runs).toBe(2);
     expect(r.ports.gateway).toBe(18920);
+    // The staging dir is made again before the second upload.
+    const kinds = shell.commands.map((c) => (c.command.startsWith("bash ") ? "run" : c.command.includes("mkdir -p") ? "prepare" : "other"));
+    expect(kinds.filter((k) => k !== "other")).toEqual(["prepare", "run", "prepare", "run"]);
   });
 
   it("marks the instance failed with the reason and throws the remote error with the log tail", async () => {
