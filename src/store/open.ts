@@ -37,7 +37,9 @@ async function openSqlite(url: string): Promise<{ kind: "sqlite"; db: PrismaClie
     import("./generated/sqlite/client.js"),
   ]);
   await migrate(sqliteMigrationDriver(file), loadMigrations("sqlite"));
-  const adapter = new PrismaBetterSQLite3({ url: file, timeout: 15_000 });
+  // A short busy wait: better-sqlite3 waits synchronously, so a long one stalls this process's other
+  // connections; conflicts are retried by withRetry instead.
+  const adapter = new PrismaBetterSQLite3({ url: file, timeout: 1_000 });
   return { kind: "sqlite", db: new PrismaClient({ adapter }) };
 }
 

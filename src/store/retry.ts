@@ -1,10 +1,11 @@
 /** Prisma/driver errors that mean "someone else wrote first": retry the whole unit of work. */
 export function isRetryable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; cause?: { code?: string } };
-  if (e?.code === "P2034") return true;
+  const e = err as { code?: string; message?: string; cause?: { code?: string; kind?: string } };
+  // P2034: write conflict; P1008: SQLite lock wait timed out (busy, or a deferred transaction lost its upgrade).
+  if (e?.code === "P2034" || e?.code === "P1008") return true;
   if (isUniqueViolation(err, "portSlot")) return true;
-  const text = `${e?.message ?? ""} ${e?.cause?.code ?? ""}`;
-  return /database is locked|SQLITE_BUSY|could not serialize|deadlock detected/i.test(text);
+  const text = `${e?.message ?? ""} ${e?.cause?.code ?? ""} ${e?.cause?.kind ?? ""}`;
+  return /database is locked|SQLITE_BUSY|SocketTimeout|could not serialize|deadlock detected/i.test(text);
 }
 
 export function isUniqueViolation(err: unknown, field: string): boolean {

@@ -90,3 +90,4 @@ describe("several stores on one SQLite file in one process", () => {
     }
   });
 });
+
