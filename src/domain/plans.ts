@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseDocument } from "yaml";
 import type { z } from "zod";
 import { InputError } from "../errors.js";
 import { plansFileSchema, type PlansFile, type RawPlan } from "./plans-schema.js";
 import { parseDuration, parseSize } from "./sizes.js";
+import { packageRoot } from "../paths.js";
 
 export { PLAN_NAME_RE } from "./plans-schema.js";
 
@@ -78,7 +78,7 @@ const HEALTH_DEFAULTS = {
 };
 
 /** The package root, from src/domain/ and from dist/domain/ alike. */
-export const packageRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export { packageRoot };
 export const defaultTemplatesDir = path.join(packageRoot, "templates");
 
 /** `CLAWFLEET_PLANS`, else the shipped templates/plans.yaml. */
