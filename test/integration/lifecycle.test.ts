@@ -7,6 +7,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.js";
 import { runCli, tempDbUrl } from "./cli.js";
 import { describeSandbox, sandboxHosts } from "./sandbox.js";
+import { webhookReceiver } from "./health-helpers.js";
 import { bin, cleanupCustomers, containerEnv, docker, projectContainers, waitFor } from "./lifecycle-helpers.js";
 
 const IMAGE = "clawfleet-test-gateway:1.0";
@@ -207,24 +208,14 @@ describeSandbox("lifecycle commands (real sshd + Docker)", () => {
     expect(dry.expired).toEqual([expect.objectContaining({ customerId: "lc-b", outcome: "would-destroy" })]);
     expect(projectContainers("lc-b")).toHaveLength(1);
 
-    const received: unknown[] = [];
-    const { createServer } = await import("node:http");
-    const server = createServer((req, res) => {
-      let body = "";
-      req.on("data", (d) => (body += d));
-      req.on("end", () => {
-        received.push(JSON.parse(body));
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    const { port } = server.address() as { port: number };
+    const hook = await webhookReceiver();
     try {
-      const r = (await cli(["prune", "--json", "--webhook", `http://127.0.0.1:${port}/hook`])).json();
+      const r = (await cli(["prune", "--json", "--webhook", hook.url])).json();
       expect(r.expired).toEqual([expect.objectContaining({ customerId: "lc-b", outcome: "destroyed", announced: true })]);
     } finally {
-      server.close();
+      await hook.close();
     }
+    const received = hook.received;
     expect(received).toEqual([expect.objectContaining({ kind: "expired", customerId: "lc-b", host: host().name })]);
     expect(projectContainers("lc-b")).toEqual([]);
     expect((await events("lc-b")).map((e) => e.action)).toContain("instance.expire");

@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, inject } from "vitest";
+import { describe, inject, onTestFinished } from "vitest";
 
 /** One entry of `<sandbox dir>/hosts.json`, as written by scripts/sandbox. */
 export interface SandboxHost {
@@ -97,4 +97,18 @@ export function sshFlags(h: SandboxHost, knownHostsFile: string): string {
     `-i '${h.identityFile}' -p ${h.port} -o IdentitiesOnly=yes -o BatchMode=yes`,
     `-o StrictHostKeyChecking=yes -o UserKnownHostsFile='${knownHostsFile}'`,
   ].join(" ");
+}
+
+/** Stops a local sshd process (the sandbox runs here) until the test ends, even by timeout. */
+export function freeze(pid: number): void {
+  process.kill(pid, "SIGSTOP");
+  onTestFinished(() => {
+    for (const sig of ["SIGCONT", "SIGTERM"] as const) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  });
 }

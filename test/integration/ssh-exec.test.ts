@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, expect, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { RemoteCommandError } from "../../src/errors.js";
 import { connectSsh, type SshConnection } from "../../src/remote/index.js";
 import type { SshTarget } from "../../src/remote/types.js";
-import { describeSandbox, sandboxHosts } from "./sandbox.js";
+import { describeSandbox, freeze, sandboxHosts } from "./sandbox.js";
 
 function target(): SshTarget {
   const h = sandboxHosts()[0]!;
@@ -15,20 +15,6 @@ function target(): SshTarget {
 const uniqueSleep = () => `600.${parseInt(randomBytes(4).toString("hex"), 16)}`;
 /** Lists processes running `sleep <nap>`; the [s] keeps pgrep's own shell from matching. */
 const sleepers = async (conn: SshConnection, nap: string) => (await conn.exec(`pgrep -af '[s]leep ${nap}' || true`)).stdout;
-
-/** Stops a local sshd process (the sandbox runs here) until the test ends, even by timeout. */
-function freeze(pid: number): void {
-  process.kill(pid, "SIGSTOP");
-  onTestFinished(() => {
-    for (const sig of ["SIGCONT", "SIGTERM"] as const) {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // already gone
-      }
-    }
-  });
-}
 
 describeSandbox("SSH exec against the sandbox", () => {
   let conn: SshConnection;

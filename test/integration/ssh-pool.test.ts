@@ -1,26 +1,12 @@
 import { readFileSync } from "node:fs";
-import { afterEach, expect, it, onTestFinished } from "vitest";
+import { afterEach, expect, it } from "vitest";
 import { connectSsh, SshPool, type ConnectOptions } from "../../src/remote/index.js";
 import type { SshTarget } from "../../src/remote/types.js";
-import { describeSandbox, sandboxHosts } from "./sandbox.js";
+import { describeSandbox, freeze, sandboxHosts } from "./sandbox.js";
 
 function target(): SshTarget {
   const h = sandboxHosts()[0]!;
   return { name: h.name, address: h.address, port: h.port, user: h.user, identityFile: h.identityFile, hostKey: h.fingerprint };
-}
-
-/** Stops a local sshd process (the sandbox runs here) until the test ends, even by timeout. */
-function freeze(pid: number): void {
-  process.kill(pid, "SIGSTOP");
-  onTestFinished(() => {
-    for (const sig of ["SIGCONT", "SIGTERM"] as const) {
-      try {
-        process.kill(pid, sig);
-      } catch {
-        // already gone
-      }
-    }
-  });
 }
 
 describeSandbox("SSH pool against the sandbox", () => {
