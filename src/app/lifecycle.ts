@@ -8,6 +8,7 @@ import { audit } from "./hosts.js";
 import { connect, messageOf, mustGetInstance } from "./instance-lookup.js";
 import { loadPlansFor } from "./desired.js";
 import { getPlan } from "../domain/plans.js";
+import { portsForSlot } from "../domain/ports.js";
 import { withInstanceLease } from "./instance-lease.js";
 import type { Deps } from "./ports.js";
 
@@ -61,13 +62,16 @@ export function restartInstance(deps: Deps, customerId: string, opts: { plansFil
 
 async function bringUp(deps: Deps, customerId: string, action: "start" | "restart", plansFile?: string): Promise<LifecycleResult> {
   const { row, host } = await actionable(deps, customerId, action);
-  const timeoutSec = toSeconds(getPlan(await loadPlansFor(deps, plansFile), row.plan, "plan").healthTimeoutMs);
-  return withInstanceLease(deps, row, action, timeoutSec * 1000 + 5 * 60_000, () => bringUpLeased(deps, row, host, action, timeoutSec));
+  const plans = await loadPlansFor(deps, plansFile);
+  const timeoutSec = toSeconds(getPlan(plans, row.plan, "plan").healthTimeoutMs);
+  const gatewayPort = portsForSlot(row.portSlot ?? 0, plans.basePort, plans.portStep).gateway;
+  return withInstanceLease(deps, row, action, timeoutSec * 1000 + 5 * 60_000, () => bringUpLeased(deps, row, host, action, gatewayPort, timeoutSec));
 }
 
-async function bringUpLeased(deps: Deps, row: InstanceRecord, host: HostRecord, action: "start" | "restart", timeoutSec: number): Promise<LifecycleResult> {
+async function bringUpLeased(deps: Deps, row: InstanceRecord, host: HostRecord, action: "start" | "restart", gatewayPort: number, timeoutSec: number): Promise<LifecycleResult> {
   const shell = await connect(deps, host, row.customerId);
-  const command = action === "start" ? startInstanceCommand(host.remoteRoot, row.customerId, timeoutSec) : restartInstanceCommand(host.remoteRoot, row.customerId, timeoutSec);
+  const build = action === "start" ? startInstanceCommand : restartInstanceCommand;
+  const command = build(host.remoteRoot, row.customerId, gatewayPort, timeoutSec);
   let res: ExecResult;
   try {
     res = await runLifecycle(deps, shell, host, row.customerId, action, command, timeoutSec * 1000 + GRACE_MS, true);

@@ -63,6 +63,8 @@ const overridable = {
   healthTimeout: duration.optional(),
   logs: logs.optional(),
   templates: templates.optional(),
+  // Publishing the 100-port CDP range costs Docker ~100 docker-proxy processes per container.
+  cdpPorts: z.boolean({ error: "expected true or false" }).optional(),
 };
 
 const defaults = z.strictObject({

@@ -47,6 +47,8 @@ export interface PlanSpec {
   backups: "none" | "daily" | "weekly";
   logs: { maxSize: string; maxFile: number };
   templates: PlanTemplates;
+  /** Publish the slot's CDP range (base+9 … base+108). Off by default: the range stays reserved, unpublished. */
+  cdpPorts: boolean;
 }
 
 /** Settings of the health policy state machine and the daemon's schedule. */
@@ -186,5 +188,6 @@ function resolvePlan(name: string, p: RawPlan, raw: PlansFile): PlanSpec {
     backups: p.backups ?? "none",
     logs,
     templates,
+    cdpPorts: p.cdpPorts ?? d.cdpPorts ?? false,
   };
 }

@@ -90,6 +90,7 @@ export function publicView(ctx: InstanceContext, configHash: string) {
     healthTimeoutSec: toSeconds(s.healthTimeoutMs),
     logs: { maxSize: s.logs.maxSize, maxFile: String(s.logs.maxFile) },
     ports: ctx.ports,
+    cdpPorts: s.cdpPorts,
     containerPorts: CONTAINER_PORTS,
     instanceDir: ctx.instanceDir,
     remoteRoot: ctx.remoteRoot,

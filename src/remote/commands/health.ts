@@ -1,4 +1,5 @@
 import { composeScript } from "./compose.js";
+import { restartOrUpLines } from "./lifecycle.js";
 import { instancePaths } from "./instance.js";
 import { shq } from "./quote.js";
 
@@ -86,6 +87,6 @@ export function healthRestartCommand(root: string, customerId: string): string {
   return composeScript(root, customerId, [
     `exec 9>>${shq(lock)}`,
     `if command -v flock >/dev/null 2>&1 && ! flock -w ${RESTART_LOCK_WAIT_S} 9; then echo 'another clawfleet run holds the instance lock' >&2; exit ${RESTART_LOCKED}; fi`,
-    'if [ -n "$(cfc ps -q)" ]; then cfc restart; else cfc up -d --remove-orphans; fi',
+    ...restartOrUpLines(customerId),
   ].join("\n"));
 }

@@ -26,41 +26,65 @@ function lockedCompose(root: string, customerId: string, body: string[]): string
   return [check, composeScript(root, customerId, [...lockLines(dir), ...body].join("\n"))].join("\n");
 }
 
+/** Seconds one readiness probe of /healthz may take. */
+const PROBE_TIMEOUT_S = 2;
+// One GET /healthz from bash's /dev/tcp (no exec of curl per probe); $1 is the port.
+const BASH_PROBE = `exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /healthz HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' >&3 && read -r -t ${PROBE_TIMEOUT_S} _ c _ <&3 && [ "$c" = 200 ]`;
+
 /**
- * Polls Docker's health status of the gateway container until healthy or `timeoutSec` passes.
- * Prints `state=<status>`; exits 0 when healthy, else EXIT_UNHEALTHY.
+ * Waits until the gateway is ready, as provision.sh does: its loopback /healthz answers 200 and
+ * Docker's health is not `unhealthy`. Probes every 0.1 s, so it never waits for Docker's
+ * healthcheck interval. Without bash, curl or wget it falls back to Docker's health alone.
+ * Prints `state=<health or state>`; exits 0 when ready, else EXIT_UNHEALTHY after `timeoutSec`.
  */
-export function waitHealthyLines(customerId: string, timeoutSec: number): string[] {
+export function waitReadyLines(customerId: string, gatewayPort: number, timeoutSec: number): string[] {
   // Plain docker, not `cfc ps`: Compose v1 costs a Python start per call.
   const running = `docker ps -q --filter ${shq(`label=${LABEL_PROJECT}=cf-${customerId}`)} --filter status=running`;
   return [
+    `port=${Math.trunc(gatewayPort)}`,
+    `if command -v bash >/dev/null 2>&1; then probe() { bash -c ${shq(BASH_PROBE)} _ "$port" 2>/dev/null; }`,
+    `elif command -v curl >/dev/null 2>&1; then probe() { curl -fs -m ${PROBE_TIMEOUT_S} -o /dev/null "http://127.0.0.1:$port/healthz"; }`,
+    `elif command -v wget >/dev/null 2>&1; then probe() { wget -q -T ${PROBE_TIMEOUT_S} -O /dev/null "http://127.0.0.1:$port/healthz"; }`,
+    "else probe() { false; }; fi",
     `deadline=$(( $(date +%s) + ${Math.max(1, Math.ceil(timeoutSec))} ))`,
     "while :; do",
     `  cid=$(${running} | head -n 1)`,
     `  st=$( [ -n "$cid" ] && docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$cid" 2>/dev/null || echo missing)`,
-    '  if [ "$st" = healthy ]; then echo "state=$st"; exit 0; fi',
+    '  if [ "$st" = healthy ] || { [ -n "$cid" ] && [ "$st" != unhealthy ] && [ "$st" != missing ] && probe; }; then echo "state=$st"; exit 0; fi',
     `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "state=$st"; exit ${EXIT_UNHEALTHY}; fi`,
-    "  sleep 1",
+    "  sleep 0.1 2>/dev/null || sleep 1",
     "done",
   ];
 }
 
-/** Stops the container and keeps it, its volume and files. */
+/** The project's container ids, running or not (plain docker: no Compose start-up). */
+const projectIds = (customerId: string) => `ids=$(docker ps -aq --filter ${shq(`label=${LABEL_PROJECT}=cf-${customerId}`)})`;
+
+/** Stops the container and keeps it, its volume and files. Plain `docker stop`: no Compose start-up. */
 export function stopInstanceCommand(root: string, customerId: string): string {
-  return lockedCompose(root, customerId, ["cfc stop >&2", "echo state=stopped"]);
+  return lockedCompose(root, customerId, [projectIds(customerId), 'if [ -n "$ids" ]; then docker stop $ids >/dev/null; fi', "echo state=stopped"]);
 }
 
-/** Starts the instance (re-creating the container if it is gone), then waits for health. */
-export function startInstanceCommand(root: string, customerId: string, healthTimeoutSec: number): string {
-  return lockedCompose(root, customerId, ["cfc up -d --remove-orphans >&2", ...waitHealthyLines(customerId, healthTimeoutSec)]);
-}
-
-/** Restarts the container, or brings it up if it is gone, then waits for health. */
-export function restartInstanceCommand(root: string, customerId: string, healthTimeoutSec: number): string {
+/** Starts the instance (Compose re-creates the container only when it is gone), then waits until ready. */
+export function startInstanceCommand(root: string, customerId: string, gatewayPort: number, healthTimeoutSec: number): string {
   return lockedCompose(root, customerId, [
-    'if [ -n "$(cfc ps -q)" ]; then cfc restart >&2; else cfc up -d --remove-orphans >&2; fi',
-    ...waitHealthyLines(customerId, healthTimeoutSec),
+    projectIds(customerId),
+    'if [ -n "$ids" ]; then docker start $ids >/dev/null; else cfc up -d --remove-orphans >&2; fi',
+    ...waitReadyLines(customerId, gatewayPort, healthTimeoutSec),
   ]);
+}
+
+/**
+ * `docker restart` of the project's containers, or `cfc up -d` when they are gone: the common case
+ * runs no Compose (each v1 run costs ~0.5 s of Python start-up). Needs `cfc` defined (composeScript).
+ */
+export function restartOrUpLines(customerId: string): string[] {
+  return [projectIds(customerId), 'if [ -n "$ids" ]; then docker restart $ids >/dev/null; else cfc up -d --remove-orphans >&2; fi'];
+}
+
+/** Restarts the container, or brings it up if it is gone, then waits until ready. */
+export function restartInstanceCommand(root: string, customerId: string, gatewayPort: number, healthTimeoutSec: number): string {
+  return lockedCompose(root, customerId, [...restartOrUpLines(customerId), ...waitReadyLines(customerId, gatewayPort, healthTimeoutSec)]);
 }
 
 /** What destroy removes, by name, for the refusal message and the result. */

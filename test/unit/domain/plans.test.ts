@@ -78,6 +78,16 @@ describe("plans.yaml", () => {
     expect(spec.healthcheck).toEqual({ test: ["CMD", "true"], intervalMs: 1000, timeoutMs: 3000, retries: 3, startPeriodMs: 10_000 });
   });
 
+  it("publishes no CDP range unless a plan or defaults set cdpPorts", () => {
+    const none = parsePlansOrThrow(shipped);
+    expect(Object.values(none.plans).map((p) => p.cdpPorts)).toEqual([false, false, false]);
+    const one = parsePlansOrThrow(edit("backups: daily }", "backups: daily, cdpPorts: true }"));
+    expect(Object.values(one.plans).map((p) => p.cdpPorts)).toEqual([false, false, true]);
+    const all = parsePlansOrThrow(edit("  basePort: 18800", "  cdpPorts: true\n  basePort: 18800").replace("pids: 128,", "pids: 128, cdpPorts: false,"));
+    expect(Object.values(all.plans).map((p) => p.cdpPorts)).toEqual([false, true, true]);
+    expect(errorsOf(edit("pids: 256,", "pids: 256, cdpPorts: yes please,"))).toEqual(["plans.pro.cdpPorts: expected true or false"]);
+  });
+
   it("getPlan names --plan and the known plans", () => {
     const plans = parsePlansOrThrow(shipped);
     expect(() => getPlan(plans, "gold")).toThrow(/--plan: unknown plan "gold"/);

@@ -1,4 +1,5 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import http from "node:http";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,8 +16,8 @@ const scripts: Record<string, string> = {
   inspect: inspectInstanceCommand(ROOT, "acme"),
   list: listManagedCommand(),
   stop: stopInstanceCommand(ROOT, "acme"),
-  start: startInstanceCommand(ROOT, "acme", 90),
-  restart: restartInstanceCommand(ROOT, "acme", 90),
+  start: startInstanceCommand(ROOT, "acme", 18800, 90),
+  restart: restartInstanceCommand(ROOT, "acme", 18800, 90),
   destroy: destroyCommand(ROOT, "acme", false),
   destroyKeep: destroyCommand(ROOT, "acme", true),
   logs: logsCommand(ROOT, "acme", { tail: 100, sinceSec: 600, follow: true }),
@@ -47,10 +48,46 @@ describe("lifecycle command builders", () => {
       expect(scripts[name]).toContain("flock -w 60 9");
       expect(scripts[name]).toContain("exit 66");
     }
-    expect(scripts.stop).toContain("cfc stop");
-    expect(scripts.start).toContain("cfc up -d --remove-orphans");
-    expect(scripts.restart).toContain("cfc restart");
     expect(scripts.start).toMatch(/deadline=\$\(\( \$\(date \+%s\) \+ 90 \)\)/);
+  });
+
+  it("stop, start and restart run plain docker on the project's containers, and Compose only when they are gone", () => {
+    const ids = "ids=$(docker ps -aq --filter 'label=com.docker.compose.project=cf-acme')";
+    for (const name of ["stop", "start", "restart"]) expect(scripts[name]).toContain(ids);
+    expect(scripts.stop).toContain('if [ -n "$ids" ]; then docker stop $ids >/dev/null; fi');
+    expect(scripts.stop).not.toMatch(/cfc (stop|up|ps)/);
+    expect(scripts.start).toContain('if [ -n "$ids" ]; then docker start $ids >/dev/null; else cfc up -d --remove-orphans >&2; fi');
+    expect(scripts.restart).toContain('if [ -n "$ids" ]; then docker restart $ids >/dev/null; else cfc up -d --remove-orphans >&2; fi');
+    for (const s of Object.values(scripts)) expect(s).not.toContain("cfc ps");
+  });
+
+  it("start and restart wait for a 200 from the gateway's own /healthz every 0.1 s, not for Docker's interval", () => {
+    for (const name of ["start", "restart"]) {
+      const s = scripts[name]!;
+      expect(s).toContain("port=18800");
+      expect(s).toContain('exec 3<>"/dev/tcp/127.0.0.1/$1"');
+      expect(s).toContain(`curl -fs -m 2 -o /dev/null "http://127.0.0.1:$port/healthz"`);
+      expect(s).toContain("sleep 0.1 2>/dev/null || sleep 1");
+      // Docker's verdict still gates: never ready while unhealthy.
+      expect(s).toContain('[ "$st" != unhealthy ]');
+    }
+  });
+
+  it("the readiness probe answers true only for a 200 from a real socket", async () => {
+    let status = 200;
+    const server = http.createServer((req, res) => { res.statusCode = req.url === "/healthz" ? status : 404; res.end("x"); });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    // The probe function from the real script, run against this server.
+    const probeDef = scripts.start!.split("\n").filter((l) => /^(if|elif|else).*probe\(\)/.test(l)).join("\n");
+    const run = () => new Promise<number>((resolve) => {
+      const child = spawn("sh", ["-c", `port=${port}\n${probeDef}\nprobe`]);
+      child.on("exit", (code) => resolve(code ?? -1));
+    });
+    expect(await run()).toBe(0);
+    status = 500;
+    expect(await run()).not.toBe(0);
+    server.close();
   });
 
   it("destroy removes containers, network, volume and directory, then reports what is left", () => {

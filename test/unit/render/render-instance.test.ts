@@ -30,9 +30,9 @@ describe.each(names)("plan %s", (plan) => {
     expect(checkCompose(files.compose, { customerId: ctx.customerId, plan, image: spec.image, dataPath: spec.dataPath, memory: spec.memory, cpus: spec.cpus, pids: spec.pids })).toEqual([]);
     const svc = (parse(files.compose) as { services: { gateway: Record<string, unknown> } }).services.gateway;
     expect(svc.labels).toMatchObject({ "io.clawfleet.managed": "true", "io.clawfleet.customer": ctx.customerId, "io.clawfleet.plan": plan, "io.clawfleet.config-hash": configHash });
+    // As shipped, no plan publishes the CDP range (plans.yaml cdpPorts): three ports per instance.
     expect(svc.ports).toEqual([
       `127.0.0.1:${ctx.ports.gateway}:18789`, `127.0.0.1:${ctx.ports.bridge}:18790`, `127.0.0.1:${ctx.ports.browser}:18791`,
-      `127.0.0.1:${ctx.ports.cdpStart}-${ctx.ports.cdpEnd}:18800-18899`,
     ]);
     expect(files.compose).not.toMatch(/^name:/m);
     expect(files.compose).not.toContain("host_ip");
@@ -55,6 +55,24 @@ describe.each(names)("plan %s", (plan) => {
     expect(files.provisionSh).toMatch(/^#!\/usr\/bin\/env bash\n/);
     expect(files.provisionSh).toContain("set -Eeuo pipefail\numask 077\n");
     expect(files.provisionSh).toContain("CLAWFLEET_RESULT {");
+  });
+});
+
+describe("cdpPorts", () => {
+  const on = (plan: string) => {
+    const spec = { ...getPlan(plans, plan), cdpPorts: true };
+    return renderInstance(renderSampleContext(spec, { gatewayToken: TOKEN }));
+  };
+  it.each(names)("publishes the slot's CDP range on 127.0.0.1 when plan %s asks, moving no other port", (plan) => {
+    const off = renderInstance(ctxFor(plan));
+    const { files, configHash } = on(plan);
+    const ctx = ctxFor(plan);
+    const ports = (parse(files.compose) as { services: { gateway: { ports: string[] } } }).services.gateway.ports;
+    const offPorts = (parse(off.files.compose) as { services: { gateway: { ports: string[] } } }).services.gateway.ports;
+    expect(ports).toEqual([...offPorts, `127.0.0.1:${ctx.ports.cdpStart}-${ctx.ports.cdpEnd}:18800-18899`]);
+    expect(checkCompose(files.compose, { customerId: ctx.customerId, plan })).toEqual([]);
+    // Turning it on is a config change: upgrade and reconcile see the drift.
+    expect(configHash).not.toBe(off.configHash);
   });
 });
 
