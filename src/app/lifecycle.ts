@@ -19,8 +19,13 @@ export interface LifecycleResult {
   status: InstanceStatus;
   /** False when the instance already was in the requested state. */
   changed: boolean;
-  /** Docker's health (or state) when the command finished. */
+  /**
+   * "healthy" once ready: running, /healthz answering 200, and Docker's health not unhealthy (as a
+   * health sweep judges it); otherwise Docker's health or state when the command gave up.
+   */
   state: string;
+  /** Docker's own health (or state) when the command finished: often still "starting" just after a start. */
+  dockerHealth: string;
 }
 
 const GRACE_MS = 60_000;
@@ -47,7 +52,7 @@ async function stopLeased(deps: Deps, row: InstanceRecord, host: HostRecord): Pr
     throw err;
   }
   await audit(deps, "instance.stop", row.customerId, "ok", row.status === "stopped" ? "already stopped" : `was ${row.status}`);
-  return { customerId: row.customerId, host: host.name, action: "stop", status: "stopped", changed: row.status !== "stopped", state: "stopped" };
+  return { customerId: row.customerId, host: host.name, action: "stop", status: "stopped", changed: row.status !== "stopped", state: "stopped", dockerHealth: "exited" };
 }
 
 /** Starts a stopped instance and waits until it is healthy. */
@@ -80,6 +85,7 @@ async function bringUpLeased(deps: Deps, row: InstanceRecord, host: HostRecord, 
     throw err;
   }
   const state = /^state=(\S+)$/m.exec(res.stdout)?.[1] ?? "unknown";
+  const dockerHealth = /^docker=(\S+)$/m.exec(res.stdout)?.[1] ?? state;
   if (res.code !== 0) {
     const reason = `not healthy within ${timeoutSec}s after ${action} (state ${state})`;
     await deps.store.instances.update(row.customerId, { status: "unhealthy", statusReason: reason });
@@ -92,7 +98,7 @@ async function bringUpLeased(deps: Deps, row: InstanceRecord, host: HostRecord, 
   }
   await deps.store.instances.update(row.customerId, { status: "healthy", statusReason: null, consecutiveFailures: 0 });
   await audit(deps, `instance.${action}`, row.customerId, "ok", `was ${row.status}; now healthy`);
-  return { customerId: row.customerId, host: host.name, action, status: "healthy", changed: action === "restart" || row.status !== "healthy", state };
+  return { customerId: row.customerId, host: host.name, action, status: "healthy", changed: action === "restart" || row.status !== "healthy", state, dockerHealth };
 }
 
 async function actionable(deps: Deps, customerId: string, action: string): Promise<{ row: InstanceRecord; host: HostRecord }> {

@@ -8,6 +8,15 @@ import type { HostRecord } from "../store/types.js";
 import { step } from "./events.js";
 import type { Deps } from "./ports.js";
 
+/** provision.sh failed; `restored` says it brought the previous version back and saw it ready. */
+export class ProvisionScriptError extends RemoteCommandError {
+  readonly restored: boolean;
+  constructor(host: string, message: string, details: ConstructorParameters<typeof RemoteCommandError>[3] & { restored: boolean }) {
+    super(host, "start", message, details);
+    this.restored = details.restored;
+  }
+}
+
 export interface Rendered {
   configHash: string;
   uploads: UploadFile[];
@@ -62,9 +71,11 @@ export async function runProvisionScript(deps: Deps, shell: RemoteShell, host: H
     throw new ConflictError(`instance ${customerId} is locked on ${host.name} by another provision`, "wait for it to finish, then run the command again");
   }
   const reason = typeof result?.reason === "string" ? result.reason : res.timedOut ? "provision.sh timed out" : `provision.sh exited ${res.code}`;
-  throw new RemoteCommandError(host.name, "start", `instance ${customerId} did not become healthy on ${host.name}: ${reason}`, {
+  throw new ProvisionScriptError(host.name, `instance ${customerId} did not become healthy on ${host.name}: ${reason}`, {
+    restored: result?.restored === true,
     exitCode: res.code,
-    stderrTail: tail(res.stderr, 40),
+    // The script's failure report: its log lines plus the container's 50-line log tail.
+    stderrTail: tail(res.stderr, 80),
     hint: `the log tail is above; fix the cause and run the same provision again to resume`,
   });
 }

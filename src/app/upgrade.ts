@@ -7,6 +7,7 @@ import { desiredFor, loadPlansFor, type Desired } from "./desired.js";
 import { audit, parseInput } from "./hosts.js";
 import { configState, connect, inspectInstance, mainContainer, messageOf, mustGetInstance } from "./instance-lookup.js";
 import { inspectAfterFailure, reprovision } from "./reprovision.js";
+import { ProvisionScriptError } from "./provision-remote.js";
 import { withInstanceLease } from "./instance-lease.js";
 import type { Deps } from "./ports.js";
 
@@ -131,6 +132,8 @@ export async function recordRollback(deps: Deps, shell: Parameters<typeof inspec
     return err;
   }
   const after = await inspectAfterFailure(deps, shell, host, row);
+  // provision.sh saw the restored version ready (/healthz 200); Docker's own check may not have run yet.
+  if (err instanceof ProvisionScriptError && err.restored && after.restoredPrevious && after.running && after.health === "starting") after.health = "healthy";
   const now = after.running
     ? `the previous version (image ${after.image}) is running${after.health ? ", " + after.health : ""}`
     : "nothing is running now";

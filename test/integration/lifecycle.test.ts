@@ -6,7 +6,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.js";
 import { runCli, tempDbUrl } from "./cli.js";
-import { describeSandbox, sandboxHosts } from "./sandbox.js";
+import { describeSandbox, sandboxHosts, untilDockerHealthy } from "./sandbox.js";
 import { webhookReceiver } from "./health-helpers.js";
 import { bin, cleanupCustomers, containerEnv, docker, projectContainers, waitFor } from "./lifecycle-helpers.js";
 
@@ -62,8 +62,10 @@ describeSandbox("lifecycle commands (real sshd + Docker)", () => {
   it("list, status and logs show the instance; logs never print the token", async () => {
     const list = (await cli(["list", "--json"])).json();
     expect(list.instances).toEqual([expect.objectContaining({ customerId: "lc-a", plan: "free", host: host().name, status: "healthy", image: IMAGE })]);
+    await untilDockerHealthy("cf-lc-a");
     const s = (await cli(["status", "lc-a", "--json"])).json();
-    expect(s).toMatchObject({ customerId: "lc-a", status: "healthy", live: { reachable: true, files: "present", container: { running: true, health: "healthy", image: IMAGE, loopbackOnly: true, boundPorts: 103 } }, config: { state: "in-sync", outdated: false } });
+    // Three published ports: the plan does not set cdpPorts (provision.test proves the range with it on).
+    expect(s).toMatchObject({ customerId: "lc-a", status: "healthy", live: { reachable: true, files: "present", container: { running: true, health: "healthy", image: IMAGE, loopbackOnly: true, boundPorts: 3 } }, config: { state: "in-sync", outdated: false } });
     expect(s.expiresAt).not.toBeNull();
     const logs = await cli(["logs", "lc-a", "--tail", "20", "--grep", "OPENCLAW|healthz"]);
     expect(logs.stdout).toContain("OPENCLAW_GATEWAY_TOKEN is set");
@@ -142,6 +144,7 @@ describeSandbox("lifecycle commands (real sshd + Docker)", () => {
     const bad = await cli(["upgrade", "lc-a", "--image", BROKEN, "--json"], 1);
     expect(bad.json().error.message).toMatch(/rolled back: the previous version \(image clawfleet-test-gateway:1\.1\) is running, healthy/);
     expect(bad.stderr).toMatch(/last 50 lines/);
+    await untilDockerHealthy("cf-lc-a");
     expect(docker("inspect", "--format", "{{.Config.Image}} {{.State.Running}} {{.State.Health.Status}}", "cf-lc-a")).toBe(`${NEXT} true healthy`);
     expect(await (await fetch(`http://127.0.0.1:${port}/version`)).text()).toBe("1.1\n");
     expect(readFileSync(path.join(instanceDir("lc-a"), "docker-compose.yml"), "utf8")).toContain(NEXT);
@@ -195,6 +198,7 @@ describeSandbox("lifecycle commands (real sshd + Docker)", () => {
     const fixed = (await cli(["reconcile", "--fix", "--remove-orphans", ...only, "--json"])).json();
     expect(fixed.findings.map((f: { kind: string; action: string }) => `${f.kind}:${f.action}`).sort()).toEqual(["missing:re-provisioned", "orphan:removed"]);
     expect(docker("ps", "-aq", "--filter", "name=^lc-orphan-it$")).toBe("");
+    await untilDockerHealthy("cf-lc-b");
     expect(docker("inspect", "--format", "{{.State.Health.Status}}", "cf-lc-b")).toBe("healthy");
     expect(envToken("lc-b")).toBe(token);
     expect((await cli(["reconcile", ...only, "--json"])).json()).toMatchObject({ findings: [], inSync: ["lc-b"], unresolved: 0 });

@@ -12,6 +12,7 @@ import { getPlan, loadPlans, type PlanSpec } from "../../src/domain/plans.js";
 import { portsForSlot } from "../../src/domain/ports.js";
 import { generateGatewayToken } from "../../src/domain/secrets.js";
 import { renderInstance, type InstanceContext } from "../../src/render/index.js";
+import { untilDockerHealthy } from "./sandbox.js";
 
 const IMAGE = "clawfleet-test-gateway:1.0";
 const NEVER_HEALTHY = "clawfleet-test-gateway:never-healthy";
@@ -26,6 +27,14 @@ const dockerReason = (() => {
 })();
 if (dockerReason && process.env.CI === "true") throw new Error(`provision-script tests need Docker under CI=true: ${dockerReason}`);
 if (dockerReason) console.warn(`\n${"!".repeat(78)}\n!!  provision.sh integration tests SKIPPED: ${dockerReason}\n${"!".repeat(78)}\n`);
+
+function killGroup(child: ChildProcess): void {
+  try {
+    process.kill(-(child.pid as number), "SIGTERM");
+  } catch {
+    // already gone
+  }
+}
 
 interface Run { code: number | null; stdout: string; stderr: string; result: Record<string, unknown> | null }
 
@@ -96,7 +105,7 @@ describe.skipIf(dockerReason !== "")("provision.sh against real Docker", () => {
     }
   });
   afterAll(() => {
-    for (const h of holders) h.kill();
+    for (const h of holders) killGroup(h);
     cleanup(live);
     cleanup(fresh);
     rmSync(root, { recursive: true, force: true });
@@ -110,6 +119,9 @@ describe.skipIf(dockerReason !== "")("provision.sh against real Docker", () => {
     expect(res.result?.compose).toMatch(/^v[12]$/);
     expect(res.result?.containerId).toMatch(/^[0-9a-f]{64}$/);
     firstId = String(res.result?.containerId);
+    // One Compose run (up -d); ready on the gateway's own /healthz, before Docker's first check.
+    expect(res.result?.composeRuns).toBe(1);
+    await untilDockerHealthy(`cf-${live}`);
     expect(inspect(`cf-${live}`, "{{.State.Health.Status}} {{index .Config.Labels \"io.clawfleet.customer\"}}")).toBe(`healthy ${live}`);
     const mode = (f: string) => (statSync(path.join(ctx.instanceDir, f)).mode & 0o777).toString(8);
     expect([mode("docker-compose.yml"), mode(".env"), mode("provision.sh")]).toEqual(["644", "600", "700"]);
@@ -121,6 +133,8 @@ describe.skipIf(dockerReason !== "")("provision.sh against real Docker", () => {
     const res = await run(stage(contextFor(live, IMAGE, 60_000, 0)));
     expect(res.code, res.stderr).toBe(0);
     expect(res.result).toMatchObject({ status: "healthy", changed: false, containerId: firstId });
+    // Nothing changed and the container runs this config: no Compose run at all.
+    expect(res.result?.composeRuns).toBe(0);
   });
 
   it("rolls a never-healthy upgrade back to the previous version, which keeps running", async () => {
@@ -131,6 +145,7 @@ describe.skipIf(dockerReason !== "")("provision.sh against real Docker", () => {
     expect(res.stderr).toContain("last 50 lines of the");
     expect(res.stderr).toContain("GET /healthz -> 500");
     expect(res.stdout + res.stderr).not.toContain(TOKEN);
+    await untilDockerHealthy(`cf-${live}`);
     expect(inspect(`cf-${live}`, "{{.Config.Image}} {{.State.Health.Status}}")).toBe(`${IMAGE} healthy`);
     expect(readFileSync(path.join(ctx.instanceDir, "docker-compose.yml"), "utf8")).toContain(`image: "${IMAGE}"`);
     expect(readdirSync(ctx.instanceDir).sort()).toEqual([".env", ".lock", "docker-compose.yml", "provision.sh"]);
@@ -139,12 +154,13 @@ describe.skipIf(dockerReason !== "")("provision.sh against real Docker", () => {
   it("exits 75 when another run holds the lock", async () => {
     const ctx = contextFor(live, IMAGE, 60_000, 0);
     const script = stage(ctx);
-    const holder = spawn("flock", [path.join(ctx.instanceDir, ".lock"), "sleep", "30"], { stdio: "ignore" });
+    // Its own process group: killing flock alone would leave `sleep` holding the lock for the next test.
+    const holder = spawn("flock", [path.join(ctx.instanceDir, ".lock"), "sleep", "30"], { stdio: "ignore", detached: true });
     holders.push(holder);
     await new Promise((r) => setTimeout(r, 300));
     const started = Date.now();
     const res = await run(script, { CF_LOCK_WAIT: "1" });
-    holder.kill();
+    killGroup(holder);
     expect(res.code).toBe(75);
     expect(res.result).toMatchObject({ status: "failed", reason: "lock-timeout" });
     expect(res.stderr).toContain("holds");

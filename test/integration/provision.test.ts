@@ -30,11 +30,14 @@ describeSandbox("clawfleet provision (real sshd + Docker)", () => {
   // A short health timeout keeps the failure cases quick.
   const plansDir = mkdtempSync(path.join(os.tmpdir(), "cf-plans-"));
   const fastPlans = path.join(plansDir, "plans.yaml");
+  const cdpPlans = path.join(plansDir, "plans-cdp.yaml");
 
   beforeAll(async () => {
     cleanup();
     const shipped = readFileSync(path.resolve("templates/plans.yaml"), "utf8");
     writeFileSync(fastPlans, shipped.replace(/healthTimeout: \S+/, "healthTimeout: 8s"));
+    // Enterprise here asks for its CDP range (plans.yaml cdpPorts), so the range's binding is proven too.
+    writeFileSync(cdpPlans, shipped.replace("backups: daily }", "backups: daily, cdpPorts: true }"));
     for (const [i, h] of hosts().slice(0, 3).entries()) {
       const args = ["hosts", "add", h.name, "--ssh", `${h.user}@${h.address}:${h.port}`, "--identity", h.identityFile, "--host-key", h.fingerprint, "--remote-root", h.remoteRoot];
       const r = await runCli(i === 2 ? [...args, "--shared"] : args, env);
@@ -48,7 +51,8 @@ describeSandbox("clawfleet provision (real sshd + Docker)", () => {
     ["pro", "it-pro", 0],
     ["enterprise", "it-ent", 1],
   ])("the %s plan provisions and comes up healthy", async (plan, customer, hostIndex) => {
-    const r = await runCli(["provision", "--customer-id", customer, "--plan", plan, "--host", hosts()[hostIndex]!.name, "--image", IMAGE, "--json"], env);
+    const plans = plan === "enterprise" ? ["--plans", cdpPlans] : [];
+    const r = await runCli(["provision", "--customer-id", customer, "--plan", plan, "--host", hosts()[hostIndex]!.name, "--image", IMAGE, ...plans, "--json"], env);
     expect(r.code, r.stderr).toBe(0);
     const res = r.json();
     expect(res).toMatchObject({ customerId: customer, plan, host: hosts()[hostIndex]!.name, status: "healthy" });
@@ -86,7 +90,8 @@ describeSandbox("clawfleet provision (real sshd + Docker)", () => {
       expect(c.Config.Labels["io.clawfleet.config-hash"]).toMatch(/^[0-9a-f]{16,64}$/);
       expect(c.Mounts).toContainEqual(expect.objectContaining({ Type: "volume", Name: `cf-${customer}-data`, Destination: "/home/node/.openclaw" }));
       const bindings = Object.values(hc.PortBindings ?? {}).flat() as { HostIp: string }[];
-      expect(bindings.length).toBeGreaterThanOrEqual(103);
+      if (customer === "it-ent") expect(bindings.length).toBeGreaterThanOrEqual(103);
+      else expect(bindings.length).toBe(3);
       for (const b of bindings) expect(b.HostIp).toBe("127.0.0.1");
     }
   });

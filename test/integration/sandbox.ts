@@ -1,5 +1,5 @@
 /** Helpers for integration tests that run against the sandbox VPS fleet (scripts/sandbox). */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -111,4 +111,24 @@ export function freeze(pid: number): void {
       }
     }
   });
+}
+
+/**
+ * Waits until Docker's own healthcheck has run and says healthy. clawfleet reports an instance ready
+ * as soon as its /healthz answers 200, which is usually before Docker's first check (one interval
+ * after start), so tests that assert Docker's verdict wait for it here.
+ */
+export async function untilDockerHealthy(container: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "";
+  for (;;) {
+    try {
+      last = execFileSync("docker", ["inspect", "--format", "{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}", container], { encoding: "utf8" }).trim();
+    } catch {
+      last = "missing";
+    }
+    if (last === "healthy") return;
+    if (last === "unhealthy" || Date.now() > deadline) throw new Error(`${container}: Docker health is ${last}, not healthy`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

@@ -35,7 +35,8 @@ const BASH_PROBE = `exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /healthz HTTP
  * Waits until the gateway is ready, as provision.sh does: its loopback /healthz answers 200 and
  * Docker's health is not `unhealthy`. Probes every 0.1 s, so it never waits for Docker's
  * healthcheck interval. Without bash, curl or wget it falls back to Docker's health alone.
- * Prints `state=<health or state>`; exits 0 when ready, else EXIT_UNHEALTHY after `timeoutSec`.
+ * Prints `docker=<Docker's health or state>` and `state=healthy` when ready (exit 0), else
+ * `state=<Docker's health or state>` and exits EXIT_UNHEALTHY after `timeoutSec`.
  */
 export function waitReadyLines(customerId: string, gatewayPort: number, timeoutSec: number): string[] {
   // Plain docker, not `cfc ps`: Compose v1 costs a Python start per call.
@@ -46,13 +47,16 @@ export function waitReadyLines(customerId: string, gatewayPort: number, timeoutS
     `elif command -v curl >/dev/null 2>&1; then probe() { curl -fs -m ${PROBE_TIMEOUT_S} -o /dev/null "http://127.0.0.1:$port/healthz"; }`,
     `elif command -v wget >/dev/null 2>&1; then probe() { wget -q -T ${PROBE_TIMEOUT_S} -O /dev/null "http://127.0.0.1:$port/healthz"; }`,
     "else probe() { false; }; fi",
-    `deadline=$(( $(date +%s) + ${Math.max(1, Math.ceil(timeoutSec))} ))`,
+    `deadline=$(( $(date +%s) + ${Math.max(1, Math.ceil(timeoutSec))} )); n=0`,
     "while :; do",
     `  cid=$(${running} | head -n 1)`,
     `  st=$( [ -n "$cid" ] && docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$cid" 2>/dev/null || echo missing)`,
-    '  if [ "$st" = healthy ] || { [ -n "$cid" ] && [ "$st" != unhealthy ] && [ "$st" != missing ] && probe; }; then echo "state=$st"; exit 0; fi',
-    `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "state=$st"; exit ${EXIT_UNHEALTHY}; fi`,
-    "  sleep 0.1 2>/dev/null || sleep 1",
+    // Ready is clawfleet's healthy (as a health sweep judges): running, /healthz 200, Docker not unhealthy.
+    '  if [ "$st" = healthy ] || { [ -n "$cid" ] && [ "$st" != unhealthy ] && [ "$st" != missing ] && probe; }; then echo "docker=$st"; echo state=healthy; exit 0; fi',
+    `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "docker=$st"; echo "state=$st"; exit ${EXIT_UNHEALTHY}; fi`,
+    // Every 0.1 s for the first 3 s, then every 0.5 s: a slow gateway's log is not flooded.
+    "  n=$((n + 1)); if [ \"$n\" -le 30 ]; then t=0.1; else t=0.5; fi",
+    '  sleep "$t" 2>/dev/null || sleep 1',
     "done",
   ];
 }

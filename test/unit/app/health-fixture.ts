@@ -35,7 +35,7 @@ export async function healthFixture(layout: Record<string, string[]>) {
     }
     shells.set(host, new RecordingShell(host, (command) => {
       if (breakNextExec.delete(host)) throw new RemoteCommandError(host, "exec", `SSH connection to ${host} was lost while a command ran`);
-      if (command.includes("cfc restart")) {
+      if (command.includes("docker restart $ids")) {
         const id = /cf-([a-z0-9-]+)'/.exec(command)![1]!;
         restarts.push(id);
         return { code: 0 };

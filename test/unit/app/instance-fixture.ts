@@ -76,15 +76,16 @@ export async function instanceFixture() {
       world.delete(id);
       return { stdout: "left.containers=0\nleft.networks=0\nleft.volume=0\nleft.dir=0\n" };
     }
-    if (command.includes("cfc stop")) {
+    if (command.includes("docker stop $ids")) {
       if (!inst?.files) return { code: 66 };
       inst.container!.running = false;
       return { stdout: "state=stopped\n" };
     }
-    if (command.includes("cfc up -d") || command.includes("cfc restart")) {
+    if (command.includes("cfc up -d") || command.includes("docker restart $ids") || command.includes("docker start $ids")) {
       if (!inst?.files) return { code: 66 };
       inst.container = { ...inst.container!, running: true, health: behaviour.start };
-      return { stdout: `state=${behaviour.start}\n`, code: behaviour.start === "healthy" ? 0 : 1 };
+      const ready = behaviour.start === "healthy";
+      return { stdout: `docker=${behaviour.start}\nstate=${behaviour.start}\n`, code: ready ? 0 : 1 };
     }
     if (command.includes("docker logs")) return { stdout: behaviour.logs, code: inst?.container ? 0 : 66 };
     if (command.startsWith("docker rm -f")) {

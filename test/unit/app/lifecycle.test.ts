@@ -141,7 +141,7 @@ describe("stop, start, restart", () => {
     f.deps.connector.shell = async (t) => {
       const sh = await inner(t);
       return { ...sh, hostName: sh.hostName, upload: sh.upload.bind(sh), exec: async (cmd, o) => {
-        if (cmd.includes("cfc stop")) statusWhenStopping = (await f.store.instances.get("acme"))!.status;
+        if (cmd.includes("docker stop $ids")) statusWhenStopping = (await f.store.instances.get("acme"))!.status;
         return sh.exec(cmd, o);
       } };
     };

@@ -67,7 +67,8 @@ describe("lifecycle command builders", () => {
       expect(s).toContain("port=18800");
       expect(s).toContain('exec 3<>"/dev/tcp/127.0.0.1/$1"');
       expect(s).toContain(`curl -fs -m 2 -o /dev/null "http://127.0.0.1:$port/healthz"`);
-      expect(s).toContain("sleep 0.1 2>/dev/null || sleep 1");
+      expect(s).toContain('if [ "$n" -le 30 ]; then t=0.1; else t=0.5; fi');
+      expect(s).toContain('sleep "$t" 2>/dev/null || sleep 1');
       // Docker's verdict still gates: never ready while unhealthy.
       expect(s).toContain('[ "$st" != unhealthy ]');
     }
