@@ -64,7 +64,7 @@ export async function runProvisionScript(deps: Deps, shell: RemoteShell, host: H
   const result = parseResultLine(res.stdout);
   if (res.code === 0 && result?.status === "healthy") {
     deps.onEvent({ type: "step-done", step: "healthy", ...ctx, at: Date.now(), durationMs: 0, detail: String(result.containerId ?? "").slice(0, 12) });
-    return { changed: result.changed !== false, containerId: String(result.containerId ?? ""), scriptMs: Number(result.durationMs ?? 0) };
+    return { changed: result.changed !== false, containerId: String(result.containerId ?? ""), scriptMs: Number(result.durationMs ?? 0), composeRuns: Number(result.composeRuns ?? 0) };
   }
   await shell.exec(cleanupStagedCommand(host.remoteRoot, customerId), { timeoutMs: 15_000 }).catch(() => undefined);
   if (res.code === EXIT_LOCKED) {

@@ -48,6 +48,8 @@ export interface ProvisionResult {
   /** Milliseconds per step, plus the remote script's own time: what the client spent is the rest. */
   timings: Record<string, number>;
   changed: boolean;
+  /** Compose CLI runs on the host (each Compose v1 run costs ~0.5 s of Python start-up). */
+  composeRuns: number;
 }
 
 export interface DryRunResult {
@@ -130,6 +132,7 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
       durationMs: Date.now() - started,
       timings: { ...timings, remoteScript: outcome.scriptMs },
       changed: outcome.changed,
+      composeRuns: outcome.composeRuns,
     };
   } catch (err) {
     await markFailed(deps, customerId, err);

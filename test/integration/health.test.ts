@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { runCli, tempDbUrl } from "./cli.js";
 import { addHosts, makeHealthy, makeUnhealthy, provisionFree, removeInstances, startedAt, webhookReceiver } from "./health-helpers.js";
-import { describeSandbox, runSandbox } from "./sandbox.js";
+import { describeSandbox, runSandbox, untilDockerHealthy } from "./sandbox.js";
 
 // One instance serves every test in turn: a healthy check resets the policy's counters.
 const RESTART = "hl-check";
@@ -16,6 +16,8 @@ describeSandbox("clawfleet health check (real sshd + Docker)", () => {
     removeInstances(customers);
     await addHosts(env);
     await provisionFree(env, RESTART, "sbx-3");
+    // Provision returns once /healthz answers; the first test also asserts Docker's own verdict.
+    await untilDockerHealthy(`cf-${RESTART}`);
   });
   afterAll(() => removeInstances(customers));
 

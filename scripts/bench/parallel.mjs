@@ -1,0 +1,67 @@
+// 20 provisions at once over 5 sandbox hosts (4 free instances per shared host), through one
+// library fleet as a billing API would issue them: throughput, p50 and p95, every one healthy.
+// All sandbox hosts share this machine's one Docker Engine and its 2 cores, so this is a worst case
+// for the engine: 20 `compose up`s on one dockerd.
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { publish, repoRoot, round, table } from "./lib.mjs";
+
+const HOSTS = 5;
+const COUNT = Number(process.env.BENCH_PARALLEL ?? 20);
+const IMAGE = "clawfleet-test-gateway:1.0";
+const tmp = mkdtempSync(path.join(os.tmpdir(), "cf-bench-par-"));
+execFileSync("bash", [path.join(repoRoot, "scripts/sandbox"), "start", String(HOSTS)], { stdio: ["ignore", "ignore", "inherit"] });
+const hosts = JSON.parse(readFileSync(path.join(repoRoot, ".sandbox/hosts.json"), "utf8")).slice(0, HOSTS);
+const { createFleet } = await import(path.join(repoRoot, "dist/index.js"));
+const customers = Array.from({ length: COUNT }, (_, i) => `par-${i}`);
+const cleanup = () => {
+  for (const c of customers) {
+    execFileSync("bash", ["-c", `ids=$(docker ps -aq --filter label=io.clawfleet.customer=${c}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; docker volume rm -f cf-${c}-data >/dev/null; docker network rm cf-${c}_default >/dev/null 2>&1; true`]);
+    for (const h of hosts) rmSync(path.join(h.remoteRoot, "instances", c), { recursive: true, force: true });
+  }
+};
+cleanup();
+
+const fleet = await createFleet({ databaseUrl: `file:${path.join(tmp, "bench.db")}`, actor: "bench" });
+for (const [i, h] of hosts.entries()) {
+  await fleet.hosts.add({ name: `par${i}`, ssh: `${h.user}@${h.address}:${h.port}`, identityFile: h.identityFile, hostKey: h.fingerprint, remoteRoot: h.remoteRoot, shared: true });
+}
+const started = performance.now();
+const outcomes = await Promise.all(customers.map(async (customerId, i) => {
+  const t = performance.now();
+  try {
+    const r = await fleet.provision({ customerId, plan: "free", host: `par${i % HOSTS}`, image: IMAGE });
+    return { customerId, ok: r.status === "healthy", ms: performance.now() - t, remoteScriptMs: r.timings.remoteScript, url: r.url };
+  } catch (err) {
+    return { customerId, ok: false, ms: performance.now() - t, error: String(err?.message ?? err).slice(0, 300) };
+  }
+}));
+const wallMs = performance.now() - started;
+const healthz = await Promise.all(outcomes.filter((o) => o.url).map(async (o) => (await fetch(`${o.url}healthz`).catch(() => null))?.status === 200));
+for (const c of customers) await fleet.destroy({ customerId: c, force: true }).catch(() => undefined);
+await fleet.close();
+cleanup();
+
+const sorted = outcomes.map((o) => o.ms).sort((a, b) => a - b);
+const pct = (p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const ok = outcomes.filter((o) => o.ok).length;
+const results = { hosts: HOSTS, count: COUNT, wallMs, throughputPerMin: (ok / wallMs) * 60_000, p50Ms: pct(50), p95Ms: pct(95), ok, healthzOk: healthz.filter(Boolean).length, outcomes };
+console.log(JSON.stringify({ wallMs, ok, p50: pct(50), p95: pct(95) }, null, 2));
+for (const o of outcomes.filter((x) => !x.ok)) console.error(`failed ${o.customerId}: ${o.error}`);
+const s = (x) => `${round(x / 1000, 2)} s`;
+publish(
+  "parallel",
+  results,
+  `## 20 provisions in parallel over 5 hosts
+
+${COUNT} \`free\` provisions of the test image issued at once through one library fleet, ${COUNT / HOSTS} per sandbox host, each host a real sshd with its own remote root. The hosts share this machine's single Docker Engine and 2 cores, so every \`compose up\` lands on one dockerd: a harsher test than ${HOSTS} real VPSes.
+
+${table(
+  ["provisions", "healthy", "/healthz 200 afterwards", "wall time", "throughput", "p50", "p95"],
+  [[String(COUNT), `${ok}/${COUNT}`, `${results.healthzOk}/${COUNT}`, s(wallMs), `${round(results.throughputPerMin, 1)} per minute`, s(pct(50)), s(pct(95))]],
+)}
+
+Before the CDP range became opt-in, 8 concurrent provisions on one host started 824 docker-proxy processes and all 8 failed on compose's 60 s timeout.`,
+);
