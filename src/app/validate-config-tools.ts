@@ -34,10 +34,12 @@ export interface ShellcheckComment {
   message: string;
 }
 
+export const SHELLCHECK_ARGS = ["--norc", "--shell=bash", "--format=json1"];
+
 /** Runs shellcheck once over every file; null when shellcheck is not installed. */
 export async function shellcheck(bin: string, files: string[]): Promise<ShellcheckComment[] | null> {
   if (files.length === 0) return [];
-  const run = await runTool(bin, ["--norc", "--shell=bash", "--format=json1", ...files]);
+  const run = await runTool(bin, [...SHELLCHECK_ARGS, ...files]);
   if (run.missing) return null;
   try {
     const doc = JSON.parse(run.stdout) as { comments: ShellcheckComment[] };

@@ -5,7 +5,8 @@ import { defaultTemplatesDir, parsePlans, type Plans } from "../domain/plans.js"
 import { selfTestTokenGenerator } from "../domain/secrets.js";
 import { checkRendered, renderPlan, type CheckResult, type CheckStatus, type PlanRender } from "./validate-config-plan.js";
 import { checkShellcheck } from "./validate-config-scripts.js";
-import { bashSyntax, composeConfig, detectComposeCli, shellcheck } from "./validate-config-tools.js";
+import { bashSyntax, composeConfig, detectComposeCli, shellcheck, SHELLCHECK_ARGS, type ShellcheckComment } from "./validate-config-tools.js";
+import { defaultCacheDir, openShellcheckCache, type ShellcheckCache } from "./validate-config-cache.js";
 
 export type { CheckResult, CheckStatus } from "./validate-config-plan.js";
 
@@ -21,6 +22,10 @@ export interface ValidateConfigOptions {
   shellcheckBin?: string;
   bashBin?: string;
   env?: NodeJS.ProcessEnv;
+  /** Reuse shellcheck's findings for a script it already checked (validate-config-cache.ts). Default true. */
+  cache?: boolean;
+  /** Default: CLAWFLEET_CACHE_DIR, else $XDG_CACHE_HOME/clawfleet. */
+  cacheDir?: string;
 }
 
 export interface ValidateConfigReport {
@@ -34,6 +39,8 @@ export interface ValidateConfigReport {
   /** The local checks (in-process, bash -n, shellcheck); the compose CLI step is timed apart. */
   durationMs: number;
   composeCli: { tool: string | null; status: CheckStatus; durationMs: number };
+  /** "hit": shellcheck's findings came from the cache for every script; "off": no cache was used. */
+  shellcheckCache: "hit" | "miss" | "off";
 }
 
 /** Checks plans.yaml and every template for every plan, as release CI runs before shipping. Never prints. */
@@ -49,6 +56,9 @@ export async function validateConfig(opts: ValidateConfigOptions = {}): Promise<
     const plans = await checkPlansFile(plansFile, global);
     const renders: PlanRender[] = [];
     let scripts: Promise<Map<string, CheckResult[]>> = Promise.resolve(new Map());
+    const shellcheckBin = opts.shellcheckBin ?? "shellcheck";
+    const cache = opts.cache === false ? null : await openShellcheckCache(opts.cacheDir ?? defaultCacheDir(env), shellcheckBin, SHELLCHECK_ARGS, env);
+    const cacheUse = { hits: 0, misses: 0 };
     if (plans) {
       for (const spec of Object.values(plans.plans)) {
         const { checks, rendered } = renderPlan(templatesDir, spec);
@@ -56,7 +66,7 @@ export async function validateConfig(opts: ValidateConfigOptions = {}): Promise<
         renders.push(rendered);
       }
       // shellcheck (~0.2 s, the slowest check) starts first and runs in its own process meanwhile.
-      scripts = checkScripts(tmp, renders, { shellcheckBin: opts.shellcheckBin ?? "shellcheck", bashBin: opts.bashBin ?? "bash", requireShellcheck: opts.requireShellcheck ?? isCi(env) });
+      scripts = checkScripts(tmp, renders, { shellcheckBin, bashBin: opts.bashBin ?? "bash", requireShellcheck: opts.requireShellcheck ?? isCi(env), cache, cacheUse });
       scripts.catch(() => undefined);
     }
     const tokenProblems = selfTestTokenGenerator();
@@ -70,7 +80,8 @@ export async function validateConfig(opts: ValidateConfigOptions = {}): Promise<
     const checks = [...global, ...[...perPlan.values()].flat()];
     const count = (s: CheckStatus) => checks.filter((c) => c.status === s).length;
     const summary = { passed: count("pass"), failed: count("fail"), skipped: count("skip") };
-    return { ok: summary.failed === 0, templatesDir, plansFile, plans: plans ? Object.keys(plans.plans) : [], checks, summary, durationMs, composeCli };
+    const shellcheckCache = !cache || cacheUse.hits + cacheUse.misses === 0 ? "off" : cacheUse.misses === 0 ? "hit" : "miss";
+    return { ok: summary.failed === 0, templatesDir, plansFile, plans: plans ? Object.keys(plans.plans) : [], checks, summary, durationMs, composeCli, shellcheckCache };
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
@@ -118,18 +129,28 @@ async function checkOrphanTemplates(templatesDir: string, plans: Plans): Promise
   }));
 }
 
-async function checkScripts(tmp: string, renders: PlanRender[], o: { shellcheckBin: string; bashBin: string; requireShellcheck: boolean }): Promise<Map<string, CheckResult[]>> {
+interface ScriptOptions {
+  shellcheckBin: string;
+  bashBin: string;
+  requireShellcheck: boolean;
+  cache: ShellcheckCache | null;
+  cacheUse: { hits: number; misses: number };
+}
+
+async function checkScripts(tmp: string, renders: PlanRender[], o: ScriptOptions): Promise<Map<string, CheckResult[]>> {
   const scripts = renders.filter((r): r is PlanRender & { provisionSh: string } => r.provisionSh !== undefined);
   const files = new Map<string, string>();
+  const contents = new Map<string, string>();
   await Promise.all(scripts.map(async (r) => {
     const dir = path.join(tmp, r.spec.name);
     await mkdir(dir, { recursive: true });
     files.set(r.spec.name, path.join(dir, "provision.sh"));
+    contents.set(path.join(dir, "provision.sh"), r.provisionSh);
     await writeFile(path.join(dir, "provision.sh"), r.provisionSh, { mode: 0o600 });
   }));
   const [syntax, linted] = await Promise.all([
     Promise.all(scripts.map(async (r) => ({ r, error: await bashSyntax(o.bashBin, files.get(r.spec.name) as string) }))),
-    checkShellcheck(scripts, files, (bin, list) => shellcheck(bin, list), o),
+    checkShellcheck(scripts, files, (bin, list) => (o.cache ? cachedShellcheck(o.cache, contents, o.cacheUse, bin, list) : shellcheck(bin, list)), o),
   ]);
   const out = new Map<string, CheckResult[]>();
   for (const { r, error } of syntax) {
@@ -139,6 +160,18 @@ async function checkScripts(tmp: string, renders: PlanRender[], o: { shellcheckB
       : { plan: r.spec.name, check: "provision.syntax", title: "bash -n", status: "pass", file }, ...(linted.get(r.spec.name) ?? [])]);
   }
   return out;
+}
+
+/** shellcheck over the files whose exact content it has not checked before; the rest from the cache. */
+async function cachedShellcheck(cache: ShellcheckCache, contents: Map<string, string>, use: { hits: number; misses: number }, bin: string, list: string[]): Promise<ShellcheckComment[] | null> {
+  const known = await Promise.all(list.map(async (file) => ({ file, comments: await cache.get(contents.get(file) ?? "", file) })));
+  const missing = known.filter((k) => k.comments === null).map((k) => k.file);
+  use.hits += list.length - missing.length;
+  use.misses += missing.length;
+  const fresh = missing.length > 0 ? await shellcheck(bin, missing) : [];
+  if (fresh === null) return null;
+  await Promise.all(missing.map((file) => cache.put(contents.get(file) ?? "", fresh.filter((c) => c.file === file))));
+  return [...known.flatMap((k) => k.comments ?? []), ...fresh];
 }
 
 async function checkComposeCli(tmp: string, renders: PlanRender[], perPlan: Map<string, CheckResult[]>): Promise<ValidateConfigReport["composeCli"]> {

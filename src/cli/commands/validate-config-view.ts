@@ -22,7 +22,8 @@ export function formatValidateReport(r: ValidateConfigReport): string {
     ? `${r.composeCli.tool} config -q ${formatMs(r.composeCli.durationMs)}`
     : r.composeCli.status === "skip" ? "compose config -q skipped" : "";
   const tally = `${passed} passed, ${failed} failed, ${skipped} skipped`;
-  lines.push("", `${failed ? pc.red(tally) : pc.green(tally)}` + pc.dim(` · local checks ${formatMs(r.durationMs)}${compose ? " · " + compose : ""}`));
+  const cached = r.shellcheckCache === "hit" ? " (shellcheck: same script as before, from the cache)" : "";
+  lines.push("", `${failed ? pc.red(tally) : pc.green(tally)}` + pc.dim(` · local checks ${formatMs(r.durationMs)}${cached}${compose ? " · " + compose : ""}`));
   return lines.join("\n");
 }
 
