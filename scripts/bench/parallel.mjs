@@ -3,7 +3,7 @@
 // All sandbox hosts share this machine's one Docker Engine and its 2 cores, so this is a worst case
 // for the engine: 20 `compose up`s on one dockerd.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { publish, repoRoot, round, table } from "./lib.mjs";
@@ -28,14 +28,22 @@ const fleet = await createFleet({ databaseUrl: `file:${path.join(tmp, "bench.db"
 for (const [i, h] of hosts.entries()) {
   await fleet.hosts.add({ name: `par${i}`, ssh: `${h.user}@${h.address}:${h.port}`, identityFile: h.identityFile, hostKey: h.fingerprint, remoteRoot: h.remoteRoot, shared: true });
 }
+// The sandbox hosts share one engine and one loopback, where real hosts have their own: give each
+// host its own port range (a plans file per host with its own basePort) so their slots never collide.
+const shipped = readFileSync(path.join(repoRoot, "templates/plans.yaml"), "utf8");
+const plansFor = hosts.map((_, i) => {
+  const file = path.join(tmp, `plans-${i}.yaml`);
+  writeFileSync(file, shipped.replace(/basePort: \d+/, `basePort: ${20800 + i * 1200}`));
+  return file;
+});
 const started = performance.now();
 const outcomes = await Promise.all(customers.map(async (customerId, i) => {
   const t = performance.now();
   try {
-    const r = await fleet.provision({ customerId, plan: "free", host: `par${i % HOSTS}`, image: IMAGE });
+    const r = await fleet.provision({ customerId, plan: "free", host: `par${i % HOSTS}`, image: IMAGE, plansFile: plansFor[i % HOSTS] });
     return { customerId, ok: r.status === "healthy", ms: performance.now() - t, remoteScriptMs: r.timings.remoteScript, url: r.url };
   } catch (err) {
-    return { customerId, ok: false, ms: performance.now() - t, error: String(err?.message ?? err).slice(0, 300) };
+    return { customerId, ok: false, ms: performance.now() - t, error: String(err?.message ?? err).slice(0, 300), stderrTail: String(err?.stderrTail ?? "").slice(-1500) };
   }
 }));
 const wallMs = performance.now() - started;
@@ -49,14 +57,14 @@ const pct = (p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sort
 const ok = outcomes.filter((o) => o.ok).length;
 const results = { hosts: HOSTS, count: COUNT, wallMs, throughputPerMin: (ok / wallMs) * 60_000, p50Ms: pct(50), p95Ms: pct(95), ok, healthzOk: healthz.filter(Boolean).length, outcomes };
 console.log(JSON.stringify({ wallMs, ok, p50: pct(50), p95: pct(95) }, null, 2));
-for (const o of outcomes.filter((x) => !x.ok)) console.error(`failed ${o.customerId}: ${o.error}`);
+for (const o of outcomes.filter((x) => !x.ok)) console.error(`failed ${o.customerId}: ${o.error}\n${o.stderrTail ?? ""}`);
 const s = (x) => `${round(x / 1000, 2)} s`;
 publish(
   "parallel",
   results,
   `## 20 provisions in parallel over 5 hosts
 
-${COUNT} \`free\` provisions of the test image issued at once through one library fleet, ${COUNT / HOSTS} per sandbox host, each host a real sshd with its own remote root. The hosts share this machine's single Docker Engine and 2 cores, so every \`compose up\` lands on one dockerd: a harsher test than ${HOSTS} real VPSes.
+${COUNT} \`free\` provisions of the test image issued at once through one library fleet, ${COUNT / HOSTS} per sandbox host, each host a real sshd with its own remote root. The hosts share this machine's single Docker Engine, loopback and 2 cores, so every \`compose up\` lands on one dockerd (a harsher test than ${HOSTS} real VPSes), and each host gets its own port range (its own \`basePort\`) as separate machines would have.
 
 ${table(
   ["provisions", "healthy", "/healthz 200 afterwards", "wall time", "throughput", "p50", "p95"],

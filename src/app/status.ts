@@ -37,6 +37,8 @@ export interface StatusResult {
   image: string;
   portSlot: number | null;
   ports: PortSet | null;
+  /** Whether the plan publishes the slot's CDP range (plans.yaml cdpPorts); null when the plans cannot say. */
+  cdpPublished: boolean | null;
   createdAt: string;
   updatedAt: string;
   expiresAt: string | null;
@@ -69,6 +71,7 @@ export async function instanceStatus(deps: Deps, customerId: string, opts: { pla
     image: row.image,
     portSlot: row.portSlot,
     ports: desired?.ports ?? null,
+    cdpPublished: desired ? desired.spec.cdpPorts : null,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     expiresAt: iso(row.expiresAt),

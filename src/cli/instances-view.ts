@@ -33,7 +33,7 @@ export function humanStatus(s: StatusResult): string {
   const c = s.live.container;
   const lines = [
     `${s.customerId}: ${colorStatus(s.status)}${s.statusReason ? pc.dim(` (${s.statusReason})`) : ""}`,
-    `  plan ${s.plan} on ${s.host}, slot ${s.portSlot ?? "-"}${s.ports ? `, gateway 127.0.0.1:${s.ports.gateway} (bridge ${s.ports.bridge}, browser ${s.ports.browser}, CDP ${s.ports.cdpStart}-${s.ports.cdpEnd})` : ""}`,
+    `  plan ${s.plan} on ${s.host}, slot ${s.portSlot ?? "-"}${s.ports ? `, gateway 127.0.0.1:${s.ports.gateway} (bridge ${s.ports.bridge}, browser ${s.ports.browser}, CDP ${s.ports.cdpStart}-${s.ports.cdpEnd}${s.cdpPublished === false ? " reserved, not published" : ""})` : ""}`,
     `  image ${s.image}; created ${s.createdAt}${s.expiresAt ? `; expires ${s.expiresAt}` : ""}`,
     `  health: ${s.health.consecutiveFailures} consecutive failure(s), ${s.health.restartCount} auto-restart(s)${s.health.lastHealthAt ? `, last check ${s.health.lastHealthAt}` : ""}${s.health.quarantinedAt ? pc.red(`, quarantined ${s.health.quarantinedAt}`) : ""}`,
   ];

@@ -37,7 +37,7 @@ describe("status", () => {
     const f = await instanceFixture();
     await f.addInstance("acme");
     const s = await instanceStatus(f.deps, "acme");
-    expect(s).toMatchObject({ customerId: "acme", host: "h1", status: "healthy", ports: { gateway: 18800 } });
+    expect(s).toMatchObject({ customerId: "acme", host: "h1", status: "healthy", ports: { gateway: 18800 }, cdpPublished: false });
     expect(s.live).toMatchObject({ reachable: true, files: "present", container: { state: "running", health: "healthy", restartCount: 2, loopbackOnly: true, boundPorts: 1 } });
     expect(s.live.container?.uptimeSec).toBe(3600);
     expect(s.config).toMatchObject({ state: "in-sync", outdated: false });
