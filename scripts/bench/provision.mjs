@@ -1,4 +1,4 @@
-// Provision on a warm sandbox host, split into connect / prepare / upload / remote run, at 0 and 50 ms RTT.
+// Provision on a warm sandbox host, split into connect / prepare (staging the files) / remote run, at 0 and 50 ms RTT.
 // The client's round trips = (client time at 50 ms − client time at 0 ms) / 50 ms, where client time
 // excludes the remote script's own work (its durationMs in the CLAWFLEET_RESULT line).
 import { execFileSync, spawn } from "node:child_process";
@@ -67,8 +67,8 @@ ${table(
   ["step", "0 ms RTT", `${RTT} ms RTT`, "round trips"],
   [
     ["SSH connect (pinned key, auth)", ms(med(0, "connect")), ms(med(RTT, "connect")), String(perStep[0][1])],
-    ["prepare (mkdir, port check)", ms(med(0, "prepare")), ms(med(RTT, "prepare")), String(perStep[1][1])],
-    ["upload (3 files, atomic)", ms(med(0, "upload")), ms(med(RTT, "upload")), String(perStep[2][1])],
+    ["prepare (mkdir, 3 files written atomically from stdin, port check: one exec)", ms(med(0, "prepare")), ms(med(RTT, "prepare")), String(perStep[1][1])],
+    ["upload (SFTP; only when the port check moved the slot)", ms(med(0, "upload")), ms(med(RTT, "upload")), String(perStep[2][1])],
     ["remote run, beyond the script's own time", ms(med(0, "start") - med(0, "remoteScript")), ms(med(RTT, "start") - med(RTT, "remoteScript")), String(startRtts)],
     ["remote provision.sh (Docker: up + health wait)", ms(med(0, "remoteScript")), ms(med(RTT, "remoteScript")), ""],
     ["**total wall time**", ms(med(0, "total")), ms(med(RTT, "total")), ""],

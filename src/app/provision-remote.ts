@@ -50,10 +50,13 @@ export function renderFor(spec: PlanSpec, host: HostRecord, customerId: string, 
   };
 }
 
-/** Uploads the staged files and runs provision.sh; returns whether anything changed on the host. */
-export async function runProvisionScript(deps: Deps, shell: RemoteShell, host: HostRecord, customerId: string, rendered: Rendered, spec: PlanSpec) {
+/**
+ * Uploads the files into the staging dir (unless `staged`: provision's prepare step wrote them
+ * already) and runs provision.sh; returns whether anything changed on the host.
+ */
+export async function runProvisionScript(deps: Deps, shell: RemoteShell, host: HostRecord, customerId: string, rendered: Rendered, spec: PlanSpec, opts: { staged?: boolean } = {}) {
   const ctx = { host: host.name, customerId };
-  await step(deps.onEvent, "upload", { ...ctx, detail: () => `${rendered.uploads.length} files` }, () => shell.upload(rendered.uploads));
+  if (!opts.staged) await step(deps.onEvent, "upload", { ...ctx, detail: () => `${rendered.uploads.length} files` }, () => shell.upload(rendered.uploads));
   const res = await step(deps.onEvent, "start", ctx, () =>
     shell.exec(runProvisionCommand(host.remoteRoot, customerId), {
       timeoutMs: spec.healthTimeoutMs + SCRIPT_GRACE_MS,

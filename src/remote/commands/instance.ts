@@ -1,4 +1,6 @@
+import type { UploadFile } from "../types.js";
 import { shq } from "./quote.js";
+import { stageFilesLines } from "./stage-files.js";
 
 /** Remote paths of one instance. `root` and `customerId` are validated before they get here. */
 export function instancePaths(root: string, customerId: string) {
@@ -7,14 +9,16 @@ export function instancePaths(root: string, customerId: string) {
 }
 
 /**
- * One round trip before upload: create the staging dir and report TCP listeners,
- * plus whether this instance's own project already runs (its ports are then its own).
+ * One round trip before the run: create the staging dir, write `files` into it from stdin (see
+ * stageFilesLines; stdin is stageFilesStdin(files)), and report TCP listeners plus whether this
+ * instance's own project already runs (its ports are then its own).
  */
-export function prepareCommand(root: string, customerId: string): string {
+export function prepareCommand(root: string, customerId: string, files: UploadFile[] = []): string {
   const { dir, staged } = instancePaths(root, customerId);
   return [
     "set -eu",
     `mkdir -p ${shq(staged)} && chmod 700 ${shq(dir)} ${shq(staged)}`,
+    ...(files.length > 0 ? stageFilesLines(files) : []),
     `echo "own=$(docker ps -q --filter label=com.docker.compose.project=${shq("cf-" + customerId)} 2>/dev/null | head -n 1)"`,
     // /proc/net/tcp needs no extra tools; state 0A is LISTEN.
     "awk '$4 == \"0A\" { split($2, a, \":\"); print \"listen=\" a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u",

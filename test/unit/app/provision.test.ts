@@ -20,25 +20,38 @@ async function setup(respond: Responder) {
 
 const input = { customerId: "acme", plan: "free", host: "h1", image: "gw:1.0" };
 
+/** The files a prepare command wrote from its stdin: `cf_stage PATH MODE` lines, one base64 line each. */
+function stagedBy(shell: RecordingShell): { path: string; mode: number; content: string }[] {
+  return shell.commands.flatMap(({ command, stdin }) => {
+    const targets = [...command.matchAll(/^cf_stage '([^']+)' (0[0-7]+) /gm)];
+    const lines = (stdin ?? "").split("\n");
+    return targets.map((m, i) => ({ path: m[1]!, mode: parseInt(m[2]!, 8), content: Buffer.from(lines[i] ?? "", "base64").toString("utf8") }));
+  });
+}
+
 describe("provision", () => {
   it("uploads the files with their modes, runs provision.sh, and keeps only the token's hash", async () => {
     const { store, shell, deps, events } = await setup((cmd) => (cmd.startsWith("bash ") ? ok() : {}));
     const r = (await provision(deps, { ...input, apiKey: "sk-test-1" })) as ProvisionResult;
     expect(r.gatewayToken).toMatch(/^[0-9a-f]{64}$/);
     expect(r.ports.gateway).toBe(18800);
-    expect(shell.uploads.map((f) => [f.path, f.mode])).toEqual([
+    // Written by the prepare step from its stdin, in the same round trip as the port check: no SFTP.
+    const staged = stagedBy(shell);
+    expect(staged.map((f) => [f.path, f.mode])).toEqual([
       ["/srv/cf/instances/acme/.staged/docker-compose.yml", 0o644],
       ["/srv/cf/instances/acme/.staged/.env", 0o600],
       ["/srv/cf/instances/acme/.staged/provision.sh", 0o700],
     ]);
-    expect(String(shell.uploads[1]!.content)).toContain(`OPENCLAW_GATEWAY_TOKEN=${r.gatewayToken}`);
+    expect(shell.uploads).toEqual([]);
+    expect(staged[1]!.content).toContain(`OPENCLAW_GATEWAY_TOKEN=${r.gatewayToken}`);
+    expect(staged[0]!.content).toContain("127.0.0.1:18800:18789");
     const row = (await store.instances.get("acme"))!;
     expect(row.status).toBe("healthy");
     expect(row.tokenHash).toBe(createHash("sha256").update(r.gatewayToken).digest("hex"));
     expect(JSON.stringify(row)).not.toContain(r.gatewayToken);
     expect(JSON.stringify(row)).not.toContain("sk-test-1");
     // No secret in any command line, event or audit row.
-    const everything = JSON.stringify([shell.commands, events, store.eventsLog]);
+    const everything = JSON.stringify([shell.commands.map((c) => c.command), events, store.eventsLog]);
     expect(everything).not.toContain(r.gatewayToken);
     expect(everything).not.toContain("sk-test-1");
     expect(r.timings.remoteScript).toBe(1200);
@@ -48,6 +61,14 @@ describe("provision", () => {
     const { deps } = await setup((cmd) => (cmd.startsWith("bash ") ? ok() : cmd.includes("/proc/net/tcp") ? { stdout: `own=\nlisten=${(18800).toString(16).toUpperCase()}\n` } : {}));
     const r = (await provision(deps, input)) as ProvisionResult;
     expect(r.ports.gateway).toBe(18920);
+  });
+
+  it("uploads the files again for the new slot when the staged ones were rendered for a taken slot", async () => {
+    const { deps, shell } = await setup((cmd) => (cmd.startsWith("bash ") ? ok() : cmd.includes("/proc/net/tcp") ? { stdout: `own=\nlisten=${(18800).toString(16).toUpperCase()}\n` } : {}));
+    await provision(deps, input);
+    expect(stagedBy(shell)[0]!.content).toContain("127.0.0.1:18800:18789");
+    expect(shell.uploads.map((f) => f.path)).toEqual(["docker-compose.yml", ".env", "provision.sh"].map((f) => `/srv/cf/instances/acme/.staged/${f}`));
+    expect(String(shell.uploads[0]!.content)).toContain("127.0.0.1:18920:18789");
   });
 
   it("moves to the next slot when compose finds a port taken during start", async () => {
