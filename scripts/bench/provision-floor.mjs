@@ -88,5 +88,5 @@ ${table(
   ],
 )}
 
-Client steps of a \`free\` provision (medians): place ${step("free", "place")}, connect ${step("free", "connect")}, prepare ${step("free", "prepare")}, upload ${step("free", "upload")}, record ${step("free", "record")}. Readiness is the gateway's own \`/healthz\` answering 200 (probed every 0.1 s) with Docker's health not \`unhealthy\`, so no provision waits for Docker's 5 s healthcheck interval. The \`cdpPorts\` row is why no shipped plan publishes the CDP range: Docker starts one docker-proxy process per published port.`,
+Client steps of a \`free\` provision (medians): place ${step("free", "place")}, connect ${step("free", "connect")}, prepare (mkdir, the 3 files over stdin, port check) ${step("free", "prepare")}, record ${step("free", "record")}. Readiness is the gateway's own \`/healthz\` answering 200 (probed every 0.1 s) with Docker's health not \`unhealthy\`, so no provision waits for Docker's 5 s healthcheck interval. The \`cdpPorts\` row is why no shipped plan publishes the CDP range: Docker starts one docker-proxy process per published port.`,
 );
