@@ -6,7 +6,7 @@ import { selfTestTokenGenerator } from "../domain/secrets.js";
 import { checkRendered, renderPlan, type CheckResult, type CheckStatus, type PlanRender } from "./validate-config-plan.js";
 import { checkShellcheck } from "./validate-config-scripts.js";
 import { bashSyntax, composeConfig, detectComposeCli, shellcheck, SHELLCHECK_ARGS, type ShellcheckComment } from "./validate-config-tools.js";
-import { defaultCacheDir, openShellcheckCache, type ShellcheckCache } from "./validate-config-cache.js";
+import { defaultCacheDir, openShellcheckCache, type ShellcheckCache } from "./validate/shellcheck-cache.js";
 
 export type { CheckResult, CheckStatus } from "./validate-config-plan.js";
 
@@ -22,7 +22,7 @@ export interface ValidateConfigOptions {
   shellcheckBin?: string;
   bashBin?: string;
   env?: NodeJS.ProcessEnv;
-  /** Reuse shellcheck's findings for a script it already checked (validate-config-cache.ts). Default true. */
+  /** Reuse shellcheck's findings for a script it already checked (validate/shellcheck-cache.ts). Default true. */
   cache?: boolean;
   /** Default: CLAWFLEET_CACHE_DIR, else $XDG_CACHE_HOME/clawfleet. */
   cacheDir?: string;

@@ -2,12 +2,12 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { validateConfig } from "../../../src/app/validate-config.js";
-import { defaultTemplatesDir } from "../../../src/domain/plans.js";
+import { validateConfig } from "../../../../src/app/validate-config.js";
+import { defaultTemplatesDir } from "../../../../src/domain/plans.js";
 
 const work = mkdtempSync(path.join(os.tmpdir(), "cf-validate-cache-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const FIXTURES = path.resolve(import.meta.dirname, "../../fixtures/validate");
+const FIXTURES = path.resolve(import.meta.dirname, "../../../fixtures/validate");
 const haveShellcheck = (await validateConfig({ composeCli: false, cache: false, requireShellcheck: false })).summary.skipped === 0;
 const env = { PATH: process.env.PATH };
 const statuses = (r: Awaited<ReturnType<typeof validateConfig>>) => r.checks.map((c) => `${c.plan}:${c.check}:${c.status}:${c.line ?? ""}:${c.reason ?? ""}`);
