@@ -6,7 +6,7 @@ import { checkCustomerId } from "../domain/ids.js";
 import { apiKeyFingerprint, generateGatewayToken, sha256Hex } from "../domain/secrets.js";
 import { allHostPorts, portsForSlot, type PortSet } from "../domain/ports.js";
 import { instancePaths, parsePrepare, prepareCommand } from "../remote/commands/instance.js";
-import { stageFilesStdin } from "../remote/commands/stage-files.js";
+import { EXIT_STAGE_FAILED, stageFilesStdin } from "../remote/commands/stage-files.js";
 import type { HostRecord, InstanceRecord } from "../store/types.js";
 import type { RemoteShell } from "../remote/types.js";
 import { audit, mustGetHost, parseInput, targetOf } from "./hosts.js";
@@ -94,17 +94,19 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
   const token = generateGatewayToken();
   try {
     const shell = await step(deps.onEvent, "connect", { host: host.name, customerId }, () => deps.connector.shell(targetOf(host)));
-    let staged: boolean;
-    ({ row, staged } = await prepareSlot(deps, shell, host, row, config, facts, token, input.apiKey));
-    let { ports, rendered, outcome } = await startOnSlot(deps, shell, host, row, config, facts, token, input.apiKey, staged);
+    let prepared = await prepareSlot(deps, shell, host, row, config, facts, token, input.apiKey);
+    row = prepared.row;
+    let outcome = await startOnSlot(deps, shell, host, facts, prepared);
     // The port check is advisory: another process may bind a port before compose does. Move on and retry.
     for (let moves = 1; outcome instanceof RemoteCommandError && PORT_TAKEN.test(outcome.stderrTail) && moves <= 3; moves++) {
       deps.onEvent({ type: "warn", message: `slot ${row.portSlot} was taken on the host during start; trying the next slot`, host: host.name, customerId, at: Date.now() });
       row = await deps.store.instances.reslot(customerId, [row.portSlot!]);
       // The failed run removed its staging dir: prepare again, which also re-checks the new slot.
-      ({ row, staged } = await prepareSlot(deps, shell, host, row, config, facts, token, input.apiKey));
-      ({ ports, rendered, outcome } = await startOnSlot(deps, shell, host, row, config, facts, token, input.apiKey, staged));
+      prepared = await prepareSlot(deps, shell, host, row, config, facts, token, input.apiKey);
+      row = prepared.row;
+      outcome = await startOnSlot(deps, shell, host, facts, prepared);
     }
+    const { ports, rendered } = prepared;
     if (outcome instanceof Error) throw outcome;
     const done = await step(deps.onEvent, "record", { host: host.name, customerId }, () =>
       deps.store.instances.update(customerId, {
@@ -143,14 +145,20 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
 
 const PORT_TAKEN = /port is already allocated|address already in use/i;
 
-async function startOnSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row: InstanceRecord, config: Plans, facts: PlanSpec, token: string, apiKey: string | undefined, staged: boolean) {
-  const ports = portsForSlot(row.portSlot!, config.basePort, config.portStep);
-  const rendered = renderFor(facts, host, row.customerId, ports, token, apiKey ?? null);
-  const outcome = await runProvisionScript(deps, shell, host, row.customerId, rendered, facts, { staged }).catch((err: unknown) => {
+interface Prepared {
+  row: InstanceRecord;
+  ports: PortSet;
+  /** The files for `row`'s slot. */
+  rendered: Rendered;
+  /** They are already in the staging dir (false when the port check moved the slot). */
+  staged: boolean;
+}
+
+function startOnSlot(deps: Deps, shell: RemoteShell, host: HostRecord, facts: PlanSpec, p: Prepared) {
+  return runProvisionScript(deps, shell, host, p.row.customerId, p.rendered, facts, { staged: p.staged }).catch((err: unknown) => {
     if (err instanceof Error) return err;
     throw err;
   });
-  return { ports, rendered, outcome };
 }
 
 /**
@@ -158,25 +166,31 @@ async function startOnSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row
  * reads the host's listeners. Moves to the next slot while any of the slot's ports is taken by
  * someone else; `staged` is false then, and the files for the new slot still need uploading.
  */
-async function prepareSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row: InstanceRecord, config: Plans, facts: PlanSpec, token: string, apiKey?: string): Promise<{ row: InstanceRecord; staged: boolean }> {
-  const files = renderFor(facts, host, row.customerId, portsForSlot(row.portSlot!, config.basePort, config.portStep), token, apiKey ?? null).uploads;
+async function prepareSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row: InstanceRecord, config: Plans, facts: PlanSpec, token: string, apiKey?: string): Promise<Prepared> {
+  const render = (r: InstanceRecord) => {
+    const ports = portsForSlot(r.portSlot!, config.basePort, config.portStep);
+    return { ports, rendered: renderFor(facts, host, r.customerId, ports, token, apiKey ?? null) };
+  };
+  const first = render(row);
+  const files = first.rendered.uploads;
   const res = await step(deps.onEvent, "prepare", { host: host.name, customerId: row.customerId, detail: () => `${files.length} files staged` }, () =>
     shell.exec(prepareCommand(host.remoteRoot, row.customerId, files), { timeoutMs: 30_000, stdin: stageFilesStdin(files) }),
   );
   if (res.code !== 0) {
-    throw new RemoteCommandError(host.name, "prepare", `cannot create ${instancePaths(host.remoteRoot, row.customerId).dir} on ${host.name}`, {
+    const what = res.code === EXIT_STAGE_FAILED ? `cannot write the instance files into ${instancePaths(host.remoteRoot, row.customerId).staged}` : `cannot create ${instancePaths(host.remoteRoot, row.customerId).dir}`;
+    throw new RemoteCommandError(host.name, "prepare", `${what} on ${host.name}`, {
       exitCode: res.code,
       stderrTail: res.stderr.slice(-2000),
       hint: `make the remote root writable for ${host.user}: sudo mkdir -p ${host.remoteRoot} && sudo chown ${host.user} ${host.remoteRoot}`,
     });
   }
   const report = parsePrepare(res.stdout);
-  if (report.ownContainer) return { row, staged: true };
+  if (report.ownContainer) return { row, ...first, staged: true };
   const skipped: number[] = [];
   for (let moves = 0; moves < MAX_SLOT_MOVES; moves++) {
     const ports = portsForSlot(row.portSlot!, config.basePort, config.portStep);
     const taken = allHostPorts(ports).filter((p) => report.listening.has(p));
-    if (taken.length === 0) return { row, staged: moves === 0 };
+    if (taken.length === 0) return moves === 0 ? { row, ...first, staged: true } : { row, ...render(row), staged: false };
     deps.onEvent({ type: "warn", message: `slot ${row.portSlot} is taken on the host (port ${taken[0]} in use); trying the next slot`, host: host.name, customerId: row.customerId, at: Date.now() });
     skipped.push(row.portSlot!);
     row = await deps.store.instances.reslot(row.customerId, skipped);
