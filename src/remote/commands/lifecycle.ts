@@ -48,12 +48,13 @@ export function waitReadyLines(customerId: string, gatewayPort: number, timeoutS
     `elif command -v wget >/dev/null 2>&1; then probe() { wget -q -T ${PROBE_TIMEOUT_S} -O /dev/null "http://127.0.0.1:$port/healthz"; }`,
     "else probe() { false; }; fi",
     `deadline=$(( $(date +%s) + ${Math.max(1, Math.ceil(timeoutSec))} )); n=0`,
+    `docker_state() { cid=$(${running} | head -n 1); st=$( [ -n "$cid" ] && docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$cid" 2>/dev/null || echo missing); }`,
     "while :; do",
-    `  cid=$(${running} | head -n 1)`,
-    `  st=$( [ -n "$cid" ] && docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$cid" 2>/dev/null || echo missing)`,
     // Ready is clawfleet's healthy (as a health sweep judges): running, /healthz 200, Docker not unhealthy.
-    '  if [ "$st" = healthy ] || { [ -n "$cid" ] && [ "$st" != unhealthy ] && [ "$st" != missing ] && probe; }; then echo "docker=$st"; echo state=healthy; exit 0; fi',
-    `  if [ "$(date +%s)" -ge "$deadline" ]; then echo "docker=$st"; echo "state=$st"; exit ${EXIT_UNHEALTHY}; fi`,
+    // The probe is a bash builtin socket; Docker is asked only once it answers, or once a second.
+    '  if probe; then docker_state; if [ "$st" != unhealthy ] && [ "$st" != missing ]; then echo "docker=$st"; echo state=healthy; exit 0; fi',
+    '  elif [ $((n % 10)) -eq 0 ]; then docker_state; if [ "$st" = healthy ]; then echo "docker=$st"; echo state=healthy; exit 0; fi; fi',
+    `  if [ "$(date +%s)" -ge "$deadline" ]; then docker_state; echo "docker=$st"; echo "state=$st"; exit ${EXIT_UNHEALTHY}; fi`,
     // Every 0.1 s for the first 3 s, then every 0.5 s: a slow gateway's log is not flooded.
     "  n=$((n + 1)); if [ \"$n\" -le 30 ]; then t=0.1; else t=0.5; fi",
     '  sleep "$t" 2>/dev/null || sleep 1',
