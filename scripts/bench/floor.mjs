@@ -4,6 +4,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { timed } from "./lib.mjs";
 
 const compose = (() => {
   try {
@@ -37,11 +38,6 @@ export function composeFloor(dir, name, port, image) {
     writeFileSync(file, `version: "2.4"\nservices:\n  gateway:\n    image: "${img}"\n    env_file: .env\n    ports:\n      - "127.0.0.1:${port}:18789"\n`);
   };
   const run = (...args) => execFileSync(compose[0], [...compose.slice(1), "--project-name", name, "--file", file, ...args], { stdio: "ignore", cwd: dir });
-  const timed = async (fn) => {
-    const t = performance.now();
-    await fn();
-    return performance.now() - t;
-  };
   let env = 0;
   return {
     /** compose up -d of a fresh project, then /healthz until 200. */

@@ -1,5 +1,6 @@
 // Shared helpers for the benchmark suites: stats, stored results, and BENCHMARKS.md sections.
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -36,4 +37,23 @@ export function publish(suite, results, markdown) {
 
 export function table(head, rows) {
   return [`| ${head.join(" | ")} |`, `| ${head.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+/** Starts (or keeps) sandbox hosts 1..n and returns their hosts.json entries. */
+export function startSandbox(n) {
+  execFileSync("bash", [path.join(repoRoot, "scripts/sandbox"), "start", String(n)], { stdio: ["ignore", "ignore", "inherit"] });
+  return JSON.parse(readFileSync(path.join(repoRoot, ".sandbox/hosts.json"), "utf8")).slice(0, n);
+}
+
+/** Removes one bench customer's container, volume, network and instance dir under each root. */
+export function removeInstance(customer, roots) {
+  execFileSync("bash", ["-c", `ids=$(docker ps -aq --filter label=io.clawfleet.customer=${customer}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; docker volume rm -f cf-${customer}-data >/dev/null; docker network rm cf-${customer}_default >/dev/null 2>&1; true`]);
+  for (const root of roots) rmSync(path.join(root, "instances", customer), { recursive: true, force: true });
+}
+
+/** Wall time of `fn` in ms. */
+export async function timed(fn) {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
 }

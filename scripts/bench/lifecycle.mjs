@@ -2,24 +2,19 @@
 // run: stop vs `compose stop`, start vs `compose start` + /healthz, restart vs `compose restart` +
 // /healthz, upgrade vs `compose up -d` with another image + /healthz, rotate-token vs `compose up -d`
 // with a changed .env + /healthz. Library calls on one fleet (a pooled connection, as the billing API has).
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { composeFloor } from "./floor.mjs";
-import { median, publish, repoRoot, round, table } from "./lib.mjs";
+import { median, publish, removeInstance, repoRoot, round, startSandbox, table, timed } from "./lib.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const IMAGES = ["clawfleet-test-gateway:1.0", "clawfleet-test-gateway:1.1"];
 const tmp = mkdtempSync(path.join(os.tmpdir(), "cf-bench-lc-"));
-execFileSync("bash", [path.join(repoRoot, "scripts/sandbox"), "start", "1"], { stdio: ["ignore", "ignore", "inherit"] });
-const h = JSON.parse(readFileSync(path.join(repoRoot, ".sandbox/hosts.json"), "utf8"))[0];
+const [h] = startSandbox(1);
 const { createFleet } = await import(path.join(repoRoot, "dist/index.js"));
 const customer = "bench-lc";
-const cleanup = () => {
-  execFileSync("bash", ["-c", `ids=$(docker ps -aq --filter label=io.clawfleet.customer=${customer}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; docker volume rm -f cf-${customer}-data >/dev/null; docker network rm cf-${customer}_default >/dev/null 2>&1; true`]);
-  rmSync(path.join(h.remoteRoot, "instances", customer), { recursive: true, force: true });
-};
+const cleanup = () => removeInstance(customer, [h.remoteRoot]);
 cleanup();
 
 const fleet = await createFleet({ databaseUrl: `file:${path.join(tmp, "bench.db")}`, actor: "bench" });
@@ -28,11 +23,6 @@ await fleet.provision({ customerId: customer, plan: "free", host: "lc0", image: 
 const floor = composeFloor(path.join(tmp, "floor"), "cfbench-lcfloor", 28710, IMAGES[0]);
 await floor.up();
 
-const timed = async (fn) => {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-};
 const ours = { stop: [], start: [], restart: [], upgrade: [], "rotate-token": [] };
 const base = { stop: [], start: [], restart: [], upgrade: [], "rotate-token": [] };
 for (let i = 0; i < RUNS; i++) {

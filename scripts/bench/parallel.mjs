@@ -2,26 +2,19 @@
 // library fleet as a billing API would issue them: throughput, p50 and p95, every one healthy.
 // All sandbox hosts share this machine's one Docker Engine and its 2 cores, so this is a worst case
 // for the engine: 20 `compose up`s on one dockerd.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { publish, repoRoot, round, table } from "./lib.mjs";
+import { publish, removeInstance, repoRoot, round, startSandbox, table } from "./lib.mjs";
 
 const HOSTS = 5;
 const COUNT = Number(process.env.BENCH_PARALLEL ?? 20);
 const IMAGE = "clawfleet-test-gateway:1.0";
 const tmp = mkdtempSync(path.join(os.tmpdir(), "cf-bench-par-"));
-execFileSync("bash", [path.join(repoRoot, "scripts/sandbox"), "start", String(HOSTS)], { stdio: ["ignore", "ignore", "inherit"] });
-const hosts = JSON.parse(readFileSync(path.join(repoRoot, ".sandbox/hosts.json"), "utf8")).slice(0, HOSTS);
+const hosts = startSandbox(HOSTS);
 const { createFleet } = await import(path.join(repoRoot, "dist/index.js"));
 const customers = Array.from({ length: COUNT }, (_, i) => `par-${i}`);
-const cleanup = () => {
-  for (const c of customers) {
-    execFileSync("bash", ["-c", `ids=$(docker ps -aq --filter label=io.clawfleet.customer=${c}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; docker volume rm -f cf-${c}-data >/dev/null; docker network rm cf-${c}_default >/dev/null 2>&1; true`]);
-    for (const h of hosts) rmSync(path.join(h.remoteRoot, "instances", c), { recursive: true, force: true });
-  }
-};
+const cleanup = () => customers.forEach((c) => removeInstance(c, hosts.map((h) => h.remoteRoot)));
 cleanup();
 
 const fleet = await createFleet({ databaseUrl: `file:${path.join(tmp, "bench.db")}`, actor: "bench" });

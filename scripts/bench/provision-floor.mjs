@@ -1,18 +1,16 @@
 // Provision on a warm sandbox host against the compose floor, per shipped plan, side by side in one
 // run (interleaved: floor, free, floor, pro, …). Also the CDP range published (cdpPorts: true), the
 // measurement behind plans.yaml's default. Library calls with a fresh connection each time.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { composeFloor } from "./floor.mjs";
-import { median, publish, repoRoot, round, table } from "./lib.mjs";
+import { median, publish, removeInstance, repoRoot, round, startSandbox, table } from "./lib.mjs";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const IMAGE = "clawfleet-test-gateway:1.0";
 const tmp = mkdtempSync(path.join(os.tmpdir(), "cf-bench-pf-"));
-execFileSync("bash", [path.join(repoRoot, "scripts/sandbox"), "start", "3"], { stdio: ["ignore", "ignore", "inherit"] });
-const hosts = JSON.parse(readFileSync(path.join(repoRoot, ".sandbox/hosts.json"), "utf8"));
+const hosts = startSandbox(3);
 const { createFleet } = await import(path.join(repoRoot, "dist/index.js"));
 const dbUrl = `file:${path.join(tmp, "bench.db")}`;
 const cdpPlans = path.join(tmp, "plans-cdp.yaml");
@@ -26,10 +24,7 @@ for (const [i, h] of hosts.slice(0, 3).entries()) {
 }
 await setup.close();
 
-function cleanup(customer, root) {
-  execFileSync("bash", ["-c", `ids=$(docker ps -aq --filter label=io.clawfleet.customer=${customer}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; docker volume rm -f cf-${customer}-data >/dev/null; docker network rm cf-${customer}_default >/dev/null 2>&1; true`]);
-  rmSync(path.join(root, "instances", customer), { recursive: true, force: true });
-}
+const cleanup = (customer, root) => removeInstance(customer, [root]);
 
 async function provisionOnce(plan, customer, plansFile) {
   const h = hosts[placement[plan]];

@@ -1,17 +1,16 @@
 // Provision on a warm sandbox host, split into connect / prepare (staging the files) / remote run, at 0 and 50 ms RTT.
 // The client's round trips = (client time at 50 ms − client time at 0 ms) / 50 ms, where client time
 // excludes the remote script's own work (its durationMs in the CLAWFLEET_RESULT line).
-import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { median, publish, repoRoot, round, table } from "./lib.mjs";
+import { median, publish, removeInstance, repoRoot, round, startSandbox, table } from "./lib.mjs";
 
 const RTT = Number(process.env.BENCH_RTT ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const tmp = mkdtempSync(path.join(os.tmpdir(), "cf-bench-prov-"));
-execFileSync("bash", [path.join(repoRoot, "scripts/sandbox"), "start", "1"], { stdio: ["ignore", "ignore", "inherit"] });
-const h = JSON.parse(readFileSync(path.join(repoRoot, ".sandbox/hosts.json"), "utf8"))[0];
+const [h] = startSandbox(1);
 const { createFleet } = await import(path.join(repoRoot, "dist/index.js"));
 
 // Our own delay proxy, so the shared sandbox's addresses stay as they are for other users.
@@ -25,10 +24,7 @@ for (const [rtt, addr] of Object.entries(targets)) {
   await fleet.hosts.add({ name: `rtt${rtt}`, ssh: `${h.user}@${addr}`, identityFile: h.identityFile, hostKey: h.fingerprint, remoteRoot: h.remoteRoot, shared: true });
 }
 
-function cleanup(customer) {
-  execFileSync("bash", ["-c", `ids=$(docker ps -aq --filter label=io.clawfleet.customer=${customer}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; docker volume rm -f cf-${customer}-data >/dev/null; docker network rm cf-${customer}_default >/dev/null 2>&1; true`]);
-  rmSync(path.join(h.remoteRoot, "instances", customer), { recursive: true, force: true });
-}
+const cleanup = (customer) => removeInstance(customer, [h.remoteRoot]);
 
 const runs = { 0: [], [RTT]: [] };
 for (let i = 0; i < RUNS; i++) {
