@@ -53,11 +53,14 @@ export async function validateConfig(opts: ValidateConfigOptions = {}): Promise<
   const perPlan = new Map<string, CheckResult[]>();
   const tmp = await mkdtemp(path.join(os.tmpdir(), "clawfleet-validate-"));
   try {
-    const plans = await checkPlansFile(plansFile, global);
+    const shellcheckBin = opts.shellcheckBin ?? "shellcheck";
+    // Finding shellcheck on PATH overlaps reading the plans: both sit before shellcheck can start.
+    const [plans, cache] = await Promise.all([
+      checkPlansFile(plansFile, global),
+      opts.cache === false ? null : openShellcheckCache(opts.cacheDir ?? defaultCacheDir(env), shellcheckBin, SHELLCHECK_ARGS, env),
+    ]);
     const renders: PlanRender[] = [];
     let scripts: Promise<Map<string, CheckResult[]>> = Promise.resolve(new Map());
-    const shellcheckBin = opts.shellcheckBin ?? "shellcheck";
-    const cache = opts.cache === false ? null : await openShellcheckCache(opts.cacheDir ?? defaultCacheDir(env), shellcheckBin, SHELLCHECK_ARGS, env);
     const cacheUse = { hits: 0, misses: 0 };
     if (plans) {
       for (const spec of Object.values(plans.plans)) {
