@@ -9,7 +9,9 @@ host_json() { # name address port directAddress directPort rtt keydir keytype re
     "$1" "$2" "$3" "$SBX_USER" "$STATE/id_ed25519"
   printf '"fingerprint": "%s", "hostKey": "%s %s", "remoteRoot": "%s", ' \
     "$(fingerprint_of "$pub")" "$type" "$key" "$9"
-  printf '"directAddress": "%s", "directPort": %s, "rttMs": %s}' "$4" "$5" "$6"
+  printf '"directAddress": "%s", "directPort": %s, "rttMs": %s, ' "$4" "$5" "$6"
+  # Each host's ingress proxy gets the host's own loopback address for 80/443.
+  printf '"ingressAddress": "%s", "proxyImage": "%s"}' "$4" "$(cat "$STATE/proxy-image" 2>/dev/null || true)"
 }
 
 # Lists every running host; with rtt > 0, hosts whose proxy runs are addressed through it.

@@ -70,6 +70,8 @@ async function destroyLeased(deps: Deps, row: InstanceRecord, host: HostRecord, 
     statusReason: input.reason ?? `destroyed by ${deps.actor}`,
     portSlot: null,
     tokenHash: null,
+    // Free the name: another customer may take it once this site is gone.
+    subdomain: null,
     consecutiveFailures: 0,
   });
   await audit(deps, "instance.destroy", row.customerId, "ok", `${input.reason ? input.reason + "; " : ""}on ${host.name}, freed slot ${row.portSlot}${keepData ? ", kept volume cf-" + row.customerId + "-data" : ""}`);

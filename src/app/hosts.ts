@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { HostKeyError, InputError, NotFoundError, ConflictError } from "../errors.js";
 import { parseFingerprint, parseSshSpec } from "../remote/fingerprint.js";
@@ -18,6 +19,8 @@ const AddHostInput = z.object({
   remoteRoot: z.string().regex(/^\/[A-Za-z0-9._/-]*$/, "expected an absolute path of plain characters").default("/opt/clawfleet"),
   shared: z.boolean().default(false),
   capacityMb: z.number().int().positive().optional(),
+  /** What the ingress proxy binds 80/443 to; default: every address. */
+  ingressAddress: z.string().refine((a) => isIP(a) !== 0, "--ingress-address: expected an IPv4 or IPv6 address like 203.0.113.7").optional(),
 });
 export type AddHostInput = z.input<typeof AddHostInput>;
 
@@ -51,6 +54,7 @@ export async function addHost(deps: Deps, raw: AddHostInput): Promise<AddHostRes
     remoteRoot: input.remoteRoot,
     shared: input.shared,
     capacityMb: input.capacityMb ?? null,
+    ingressAddress: input.ingressAddress ?? null,
     dockerOk: docker.ok,
   });
   await audit(deps, "host.add", input.name, "ok", `pinned ${fingerprint}${docker.ok ? "" : "; docker: " + docker.detail}`);

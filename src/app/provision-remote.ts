@@ -7,6 +7,7 @@ import type { RemoteShell, UploadFile } from "../remote/types.js";
 import type { HostRecord } from "../store/types.js";
 import { step } from "./events.js";
 import type { Deps } from "./ports.js";
+import { provisionIngressView, siteUploads, type SitePlan } from "./ingress/site-plan.js";
 
 /** provision.sh failed; `restored` says it brought the previous version back and saw it ready. */
 export class ProvisionScriptError extends RemoteCommandError {
@@ -24,10 +25,13 @@ export interface Rendered {
 
 /** provision.sh exits 75 when another run holds the instance's lock. */
 const EXIT_LOCKED = 75;
+/** provision.sh reasons that concern the proxy, not the gateway's health. */
+const INGRESS_FAILURES = new Set(["ingress-port-taken", "site-failed"]);
 /** Headroom beyond the plan's health timeout for pulls, a Docker install and the log tail. */
 const SCRIPT_GRACE_MS = 10 * 60_000;
 
-export function renderFor(spec: PlanSpec, host: HostRecord, customerId: string, ports: PortSet, token: string, apiKey: string | null): Rendered {
+/** The instance's files; with `site`, also its site file and the host's proxy files. */
+export function renderFor(spec: PlanSpec, host: HostRecord, customerId: string, ports: PortSet, token: string, apiKey: string | null, site: SitePlan | null = null): Rendered {
   const paths = instancePaths(host.remoteRoot, customerId);
   const out = renderInstance({
     customerId,
@@ -39,6 +43,7 @@ export function renderFor(spec: PlanSpec, host: HostRecord, customerId: string, 
     apiKey,
     instanceDir: paths.dir,
     remoteRoot: host.remoteRoot,
+    ingress: site ? provisionIngressView(site, host) : null,
   });
   return {
     configHash: out.configHash,
@@ -46,6 +51,7 @@ export function renderFor(spec: PlanSpec, host: HostRecord, customerId: string, 
       { path: `${paths.staged}/docker-compose.yml`, content: out.files.compose, mode: 0o644 },
       { path: `${paths.staged}/.env`, content: out.files.env, mode: 0o600 },
       { path: `${paths.staged}/provision.sh`, content: out.files.provisionSh, mode: 0o700 },
+      ...(site ? siteUploads(site, host, customerId, ports.gateway, token, paths.staged) : []),
     ],
   };
 }
@@ -73,8 +79,10 @@ export async function runProvisionScript(deps: Deps, shell: RemoteShell, host: H
   if (res.code === EXIT_LOCKED) {
     throw new ConflictError(`instance ${customerId} is locked on ${host.name} by another provision`, "wait for it to finish, then run the command again");
   }
-  const reason = typeof result?.reason === "string" ? result.reason : res.timedOut ? "provision.sh timed out" : `provision.sh exited ${res.code}`;
-  throw new ProvisionScriptError(host.name, `instance ${customerId} did not become healthy on ${host.name}: ${reason}`, {
+  const code = typeof result?.reason === "string" ? result.reason : null;
+  const reason = typeof result?.message === "string" && result.message ? result.message : code ?? (res.timedOut ? "provision.sh timed out" : `provision.sh exited ${res.code}`);
+  const what = code && INGRESS_FAILURES.has(code) ? `cannot serve ${customerId} on ${host.name}` : `instance ${customerId} did not become healthy on ${host.name}`;
+  throw new ProvisionScriptError(host.name, `${what}: ${reason}`, {
     restored: result?.restored === true,
     exitCode: res.code,
     // The script's failure report: its log lines plus the container's 50-line log tail.

@@ -17,6 +17,8 @@ import { checkImageRef } from "../domain/images.js";
 import { pickHost } from "./placement.js";
 import { ENV_SAFE_RE } from "../render/helpers.js";
 import { renderFor, runProvisionScript, type Rendered } from "./provision-remote.js";
+import { generateSessionSecret } from "../domain/secrets.js";
+import { chooseSubdomain, siteUrls, type SitePlan } from "./ingress/site-plan.js";
 
 const ProvisionInput = z.object({
   customerId: z.string(),
@@ -29,6 +31,8 @@ const ProvisionInput = z.object({
     .min(1)
     .regex(ENV_SAFE_RE, "the API key (from --api-key-file or CLAWFLEET_API_KEY) has characters a .env file cannot carry (allowed: A-Z a-z 0-9 _ . + / = : @ ~ , -)")
     .optional(),
+  /** The public site's DNS label (needs `ingress:` in plans.yaml); defaults to the customer id. */
+  subdomain: z.string().optional(),
   dryRun: z.boolean().default(false),
   plansFile: z.string().optional(),
 });
@@ -42,8 +46,13 @@ export interface ProvisionResult {
   status: string;
   /** Shown once: only its SHA-256 is kept. */
   gatewayToken: string;
+  /** For operators: the gateway's loopback URL on the host, through `sshTunnel`. */
   url: string;
   sshTunnel: string;
+  /** `https://<subdomain>.<domain>/`, or null without an `ingress:` section. */
+  publicUrl: string | null;
+  /** The one-time login link (`publicUrl?token=…`): it trades the token for a session cookie. Shown once. */
+  loginUrl: string | null;
   ports: PortSet;
   durationMs: number;
   /** Milliseconds per step, plus the remote script's own time: what the client spent is the rest. */
@@ -82,19 +91,22 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
   const config = await loadPlans(input.plansFile ?? defaultPlansFile(deps.env));
   const spec = getPlan(config, input.plan);
   const facts: PlanSpec = { ...spec, image: input.image ? checkImageRef(input.image) : spec.image };
+  const subdomain = chooseSubdomain(config, customerId, input.subdomain);
   const host = input.host ? await mustGetHost(deps, input.host) : await pickHost(deps, facts.dedicatedHost);
-  if (input.dryRun) return dryRun(deps, config, facts, host, customerId, input.apiKey);
+  const site: SitePlan | null = subdomain && config.ingress ? { ingress: config.ingress, subdomain, sessionSecret: generateSessionSecret() } : null;
+  if (input.dryRun) return dryRun(deps, config, facts, host, customerId, input.apiKey, site);
   // Render once before claiming, so bad input never leaves a row behind.
-  renderFor(facts, host, customerId, portsForSlot(0, config.basePort, config.portStep), "0".repeat(64), input.apiKey ?? null);
+  renderFor(facts, host, customerId, portsForSlot(0, config.basePort, config.portStep), "0".repeat(64), input.apiKey ?? null, site && { ...site, sessionSecret: "0".repeat(64) });
 
   const leaseOwner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   let row = await step(deps.onEvent, "place", { host: host.name, customerId, detail: (r) => `slot ${r.portSlot}` }, () =>
-    deps.store.instances.claim({ customerId, hostId: host.id, plan: input.plan, image: facts.image, dedicated: facts.dedicatedHost, leaseOwner, leaseMs: LEASE_MS, now: deps.clock.now() }),
+    deps.store.instances.claim({ customerId, hostId: host.id, plan: input.plan, image: facts.image, dedicated: facts.dedicatedHost, subdomain, leaseOwner, leaseMs: LEASE_MS, now: deps.clock.now() }),
   );
   const token = generateGatewayToken();
   try {
     const shell = await step(deps.onEvent, "connect", { host: host.name, customerId }, () => deps.connector.shell(targetOf(host)));
-    let prepared = await prepareSlot(deps, shell, host, row, config, facts, token, input.apiKey);
+    const slotDeps = { config, facts, token, apiKey: input.apiKey, site };
+    let prepared = await prepareSlot(deps, shell, host, row, slotDeps);
     row = prepared.row;
     let outcome = await startOnSlot(deps, shell, host, facts, prepared);
     // The port check is advisory: another process may bind a port before compose does. Move on and retry.
@@ -102,7 +114,7 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
       deps.onEvent({ type: "warn", message: `slot ${row.portSlot} was taken on the host during start; trying the next slot`, host: host.name, customerId, at: Date.now() });
       row = await deps.store.instances.reslot(customerId, [row.portSlot!]);
       // The failed run removed its staging dir: prepare again, which also re-checks the new slot.
-      prepared = await prepareSlot(deps, shell, host, row, config, facts, token, input.apiKey);
+      prepared = await prepareSlot(deps, shell, host, row, slotDeps);
       row = prepared.row;
       outcome = await startOnSlot(deps, shell, host, facts, prepared);
     }
@@ -131,6 +143,7 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
       gatewayToken: token,
       url: `http://127.0.0.1:${ports.gateway}/`,
       sshTunnel: `ssh -N -L ${ports.gateway}:127.0.0.1:${ports.gateway} -p ${host.port} ${host.user}@${host.address}`,
+      ...siteUrls(config.ingress, subdomain, token),
       ports,
       durationMs: Date.now() - started,
       timings: { ...timings, remoteScript: outcome.scriptMs },
@@ -166,10 +179,18 @@ function startOnSlot(deps: Deps, shell: RemoteShell, host: HostRecord, facts: Pl
  * reads the host's listeners. Moves to the next slot while any of the slot's ports is taken by
  * someone else; `staged` is false then, and the files for the new slot still need uploading.
  */
-async function prepareSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row: InstanceRecord, config: Plans, facts: PlanSpec, token: string, apiKey?: string): Promise<Prepared> {
+interface SlotInputs {
+  config: Plans;
+  facts: PlanSpec;
+  token: string;
+  apiKey?: string;
+  site: SitePlan | null;
+}
+
+async function prepareSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row: InstanceRecord, { config, facts, token, apiKey, site }: SlotInputs): Promise<Prepared> {
   const render = (r: InstanceRecord) => {
     const ports = portsForSlot(r.portSlot!, config.basePort, config.portStep);
-    return { ports, rendered: renderFor(facts, host, r.customerId, ports, token, apiKey ?? null) };
+    return { ports, rendered: renderFor(facts, host, r.customerId, ports, token, apiKey ?? null, site) };
   };
   const first = render(row);
   const files = first.rendered.uploads;
@@ -207,7 +228,7 @@ async function markFailed(deps: Deps, customerId: string, err: unknown): Promise
   await audit(deps, "instance.provision", customerId, "failed", reason.slice(0, 500));
 }
 
-function dryRun(deps: Deps, config: Plans, facts: PlanSpec, host: HostRecord, customerId: string, apiKey?: string): Promise<DryRunResult> {
+function dryRun(deps: Deps, config: Plans, facts: PlanSpec, host: HostRecord, customerId: string, apiKey: string | undefined, site: SitePlan | null): Promise<DryRunResult> {
   return (async () => {
     const existing = await deps.store.instances.list({ hostId: host.id });
     const used = existing.filter((i) => i.customerId !== customerId && i.portSlot !== null).map((i) => i.portSlot!);
@@ -217,7 +238,8 @@ function dryRun(deps: Deps, config: Plans, facts: PlanSpec, host: HostRecord, cu
     const ports = portsForSlot(slot, config.basePort, config.portStep);
     // A fixed dummy token satisfies the renderer; the printed files show a placeholder instead.
     const dummy = "0".repeat(64);
-    const rendered: Rendered = renderFor(facts, host, customerId, ports, dummy, apiKey ? "REDACTED-customer-api-key" : null);
+    const dummySession = "f".repeat(64);
+    const rendered: Rendered = renderFor(facts, host, customerId, ports, dummy, apiKey ? "REDACTED-customer-api-key" : null, site && { ...site, sessionSecret: dummySession });
     const paths = instancePaths(host.remoteRoot, customerId);
     return {
       dryRun: true as const,
@@ -225,12 +247,13 @@ function dryRun(deps: Deps, config: Plans, facts: PlanSpec, host: HostRecord, cu
       plan: facts.name,
       host: host.name,
       ports,
-      files: rendered.uploads.map((f) => ({ path: f.path, mode: "0" + f.mode.toString(8), content: String(f.content).replaceAll(dummy, "<generated at provision time, shown once>") })),
+      files: rendered.uploads.map((f) => ({ path: f.path, mode: "0" + f.mode.toString(8), content: String(f.content).replaceAll(dummy, "<generated at provision time, shown once>").replaceAll(dummySession, "<session secret, generated at provision time>") })),
       actions: [
         `connect to ${host.user}@${host.address}:${host.port} (host key ${host.hostKey})`,
         `claim slot ${slot} (ports ${ports.gateway}-${ports.cdpEnd}) and check those ports are free on the host`,
         `upload ${rendered.uploads.length} files atomically to ${paths.staged}`,
         `run ${paths.script}: flock, compose up -d --remove-orphans as cf-${customerId}, wait for health`,
+        ...(site ? [`install the site https://${site.subdomain}.${site.ingress.domain}/ in the host's proxy (started if needed) and reload it gracefully`] : []),
         `record the instance (token hash only) and print the URL and token once`,
       ],
     };

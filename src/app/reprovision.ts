@@ -10,6 +10,7 @@ import { step } from "./events.js";
 import { inspectInstance, mainContainer } from "./instance-lookup.js";
 import { renderFor, runProvisionScript } from "./provision-remote.js";
 import type { Deps } from "./ports.js";
+import { siteForRerender } from "./ingress/site-plan.js";
 
 export interface ReprovisionInput {
   row: InstanceRecord;
@@ -54,8 +55,10 @@ export async function reprovision(deps: Deps, shell: RemoteShell, input: Reprovi
   const apiKey = carried.apiKey && ENV_SAFE_RE.test(carried.apiKey) ? carried.apiKey : null;
   if (carried.apiKey && !apiKey) warnings.push("the API key in the host's .env has characters a .env cannot carry; it was dropped");
   if (!carried.envPresent && row.apiKeyFingerprint) warnings.push("the customer's API key was lost with the host's .env; provide it again with provision --api-key-file");
+  // A fresh token gets a fresh session secret too: old cookies and login links stop working at once.
+  const site = await siteForRerender(deps, plans, row, { carried: carried.sessionSecret, fresh: token !== carried.gatewayToken }, (m) => warnings.push(m));
   for (const message of warnings) deps.onEvent({ type: "warn", message, host: host.name, customerId: row.customerId, at: Date.now() });
-  const rendered = renderFor(desired.spec, host, row.customerId, desired.ports, token, apiKey);
+  const rendered = renderFor(desired.spec, host, row.customerId, desired.ports, token, apiKey, site);
   const outcome = await runProvisionScript(deps, shell, host, row.customerId, rendered, desired.spec);
   const fresh = token !== carried.gatewayToken;
   return { spec: desired.spec, configHash: rendered.configHash, changed: outcome.changed, containerId: outcome.containerId, newToken: fresh ? token : null, tokenHash: sha256Hex(token), warnings };

@@ -103,6 +103,23 @@ const health = z.strictObject({
 
 export const PLAN_NAME_RE = /^[a-z][a-z0-9-]{0,31}$/;
 
+// A DNS name of LDH labels (1-63 each, no leading or trailing '-'), at least two labels, 253 at most.
+const DNS_NAME_RE = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const EMAIL_RE = /^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/;
+
+const ingress = z
+  .strictObject({
+    domain: z.string({ error: "expected a DNS name like clawdet.example" }).regex(DNS_NAME_RE, {
+      error: "expected a lowercase DNS name like clawdet.example (labels of letters, digits and '-')",
+    }),
+    tls: z.enum(["acme", "internal"], { error: 'expected "acme" (Let\'s Encrypt) or "internal" (Caddy\'s local CA)' }),
+    acmeEmail: z.string().regex(EMAIL_RE, { error: "expected an email address like ops@clawdet.example" }).optional(),
+    image,
+  })
+  .superRefine((v, ctx) => {
+    if (v.tls === "acme" && !v.acmeEmail) ctx.addIssue({ code: "custom", path: ["acmeEmail"], message: "required with tls: acme (Let's Encrypt sends expiry notices there)" });
+  });
+
 export const plansFileSchema = z.strictObject({
   version: z.literal(1, { error: "expected 1 (the only plans.yaml version)" }),
   defaults,
@@ -110,6 +127,7 @@ export const plansFileSchema = z.strictObject({
     .record(z.string().regex(PLAN_NAME_RE, { error: "plan names are lowercase letters, digits and '-'" }), plan)
     .refine((p) => Object.keys(p).length > 0, { error: "expected at least one plan" }),
   health: health.optional(),
+  ingress: ingress.optional(),
 });
 
 export type PlansFile = z.infer<typeof plansFileSchema>;

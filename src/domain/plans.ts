@@ -63,6 +63,14 @@ export interface HealthPolicyConfig {
   reportSchedule: string;
 }
 
+/** The `ingress:` section: one Caddy per host serving `https://<subdomain>.<domain>/`. */
+export interface IngressConfig {
+  domain: string;
+  tls: "acme" | "internal";
+  acmeEmail: string | null;
+  image: string;
+}
+
 export interface Plans {
   /** The file the plans came from (for messages). */
   file: string;
@@ -70,6 +78,8 @@ export interface Plans {
   portStep: number;
   plans: Record<PlanName, PlanSpec>;
   health: HealthPolicyConfig;
+  /** null: no ingress section, so no proxy runs. */
+  ingress: IngressConfig | null;
 }
 
 const HEALTHCHECK_DEFAULTS = { interval: "5s", timeout: "3s", retries: 3, startPeriod: "10s" };
@@ -160,6 +170,7 @@ function resolvePlans(raw: PlansFile, file: string): Plans {
       backoffInitialMs: ms(h.backoffInitial), backoffMaxMs: ms(h.backoffMax), retentionMs: ms(h.retention),
       sweepSchedule: h.sweepSchedule, reportSchedule: h.reportSchedule,
     },
+    ingress: raw.ingress ? { domain: raw.ingress.domain, tls: raw.ingress.tls, acmeEmail: raw.ingress.acmeEmail ?? null, image: raw.ingress.image } : null,
   };
 }
 

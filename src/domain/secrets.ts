@@ -32,3 +32,8 @@ export function selfTestTokenGenerator(generate: () => string = generateGatewayT
   if (problems.length === 0 && seen.size !== draws) problems.push(`${draws - seen.size} repeated tokens in ${draws} draws`);
   return problems;
 }
+
+/** A proxy session secret: independent of the token (never derived from it), 64 hex characters. */
+export function generateSessionSecret(): string {
+  return randomBytes(32).toString("hex");
+}

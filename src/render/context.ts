@@ -24,6 +24,17 @@ export interface InstanceContext {
   /** Remote absolute dir, `<remoteRoot>/instances/<customerId>`. */
   instanceDir: string;
   remoteRoot: string;
+  /** Set when the instance has a public site: what provision.sh needs to run the proxy (no secrets). */
+  ingress?: ProvisionIngressView | null;
+}
+
+export interface ProvisionIngressView {
+  proxyDir: string;
+  project: string;
+  siteHost: string;
+  /** "" binds every address. */
+  address: string;
+  socketInContainer: string;
 }
 
 const port = z.int().min(1).max(65535);
@@ -94,6 +105,7 @@ export function publicView(ctx: InstanceContext, configHash: string) {
     containerPorts: CONTAINER_PORTS,
     instanceDir: ctx.instanceDir,
     remoteRoot: ctx.remoteRoot,
+    ingress: ctx.ingress ?? null,
   };
 }
 

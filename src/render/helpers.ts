@@ -60,7 +60,14 @@ export function size(value: unknown): string {
   return value;
 }
 
-const HELPERS: Record<string, (v: unknown) => string> = { shq, yq, cq, envv, num, size };
+/** A Caddyfile token: only characters that need no quoting there (names, addresses, hex secrets, emails). */
+export function cdy(value: unknown): string {
+  const s = scalar("cdy", value);
+  if (!/^[A-Za-z0-9._@:%+\/\[\]-]+$/.test(s)) throw new TypeError("cdy: value has characters a Caddyfile token cannot carry unquoted");
+  return s;
+}
+
+const HELPERS: Record<string, (v: unknown) => string> = { shq, yq, cq, envv, num, size, cdy };
 
 /** Handlebars wrappers: exactly one argument each, so `{{shq}}` is an error rather than a quoted "[object Object]". */
 export const handlebarsHelpers: Record<string, HelperDelegate> = Object.fromEntries(

@@ -47,6 +47,7 @@ async function claimOnce(db: PrismaClient, input: ClaimInput): Promise<InstanceR
       const existing = await tx.instance.findUnique({ where: { customerId: input.customerId } });
       if (existing) assertClaimable(existing as InstanceRecord, input.now);
       await assertPlacement(tx as unknown as PrismaClient, input);
+      if (input.subdomain) await assertSubdomainFree(tx as unknown as PrismaClient, input.customerId, input.subdomain);
       const used = await usedSlots(tx as unknown as PrismaClient, input.hostId, input.customerId);
       const keep = existing?.hostId === input.hostId && existing.portSlot !== null && !used.has(existing.portSlot);
       const portSlot = keep && !input.skipSlots?.includes(existing!.portSlot!) ? existing!.portSlot! : lowestFree(new Set([...used, ...(input.skipSlots ?? [])]));
@@ -57,6 +58,7 @@ async function claimOnce(db: PrismaClient, input: ClaimInput): Promise<InstanceR
         status: "provisioning",
         statusReason: null,
         portSlot,
+        ...(input.subdomain !== undefined ? { subdomain: input.subdomain } : {}),
         leaseOwner: input.leaseOwner,
         leaseUntil: new Date(input.now.getTime() + input.leaseMs),
         leaseFence: { increment: 1 },
@@ -68,6 +70,7 @@ async function claimOnce(db: PrismaClient, input: ClaimInput): Promise<InstanceR
     });
   } catch (err) {
     if (isUniqueViolation(err, "customerId")) throw lockedError(input.customerId);
+    if (input.subdomain && isUniqueViolation(err, "subdomain")) throw subdomainTaken(input.subdomain, null);
     throw err;
   }
 }
@@ -80,6 +83,15 @@ function assertClaimable(row: InstanceRecord, now: Date): void {
     );
   }
   if (row.status === "provisioning" && row.leaseUntil && row.leaseUntil > now) throw lockedError(row.customerId);
+}
+
+async function assertSubdomainFree(db: PrismaClient, customerId: string, subdomain: string): Promise<void> {
+  const holder = await db.instance.findFirst({ where: { subdomain, customerId: { not: customerId } }, select: { customerId: true } });
+  if (holder) throw subdomainTaken(subdomain, holder.customerId);
+}
+
+function subdomainTaken(subdomain: string, holder: string | null): ConflictError {
+  return new ConflictError(`subdomain ${subdomain} is already taken${holder ? ` by customer ${holder}` : ""}`, "choose another with --subdomain NAME");
 }
 
 function lockedError(customerId: string): ConflictError {

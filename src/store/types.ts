@@ -12,6 +12,8 @@ export interface HostRecord {
   remoteRoot: string;
   shared: boolean;
   capacityMb: number | null;
+  /** What the host's ingress proxy binds 80/443 to; null: every address. */
+  ingressAddress?: string | null;
   status: string;
   dockerOk: boolean;
   createdAt: Date;
@@ -61,6 +63,8 @@ export interface ClaimInput {
   image: string;
   /** Pro/enterprise: the host must carry no other live instance. */
   dedicated: boolean;
+  /** The public site's DNS label (ingress); unique across the fleet, null without ingress. */
+  subdomain?: string | null;
   /** Slots known to be busy on the host; allocation skips them. */
   skipSlots?: number[];
   leaseOwner: string;

@@ -59,6 +59,8 @@ export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<str
         if (existing?.status === "provisioning" && existing.leaseUntil && existing.leaseUntil > input.now) throw new ConflictError(`customer ${input.customerId} is being provisioned by another process`);
         const others = [...rows.values()].filter((r) => r.hostId === input.hostId && r.customerId !== input.customerId && r.status !== "destroyed");
         if (others.length && (input.dedicated || others.some((o) => o.plan !== "free"))) throw new ConflictError("host already carries an instance; needs a dedicated host");
+        const holder = input.subdomain ? [...rows.values()].find((r) => r.subdomain === input.subdomain && r.customerId !== input.customerId) : undefined;
+        if (holder) throw new ConflictError(`subdomain ${input.subdomain} is already taken by customer ${holder.customerId}`);
         const taken = new Set([...used(input.hostId, input.customerId), ...(input.skipSlots ?? [])]);
         const keep = existing?.hostId === input.hostId && existing.portSlot !== null && !taken.has(existing.portSlot);
         const now = input.now;
@@ -66,6 +68,7 @@ export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<str
           ...(existing ?? blank(id(), input.customerId, now)),
           hostId: input.hostId, plan: input.plan, image: input.image, status: "provisioning", statusReason: null,
           portSlot: keep ? existing!.portSlot : lowest(taken),
+          ...(input.subdomain !== undefined ? { subdomain: input.subdomain } : {}),
           leaseOwner: input.leaseOwner, leaseUntil: new Date(now.getTime() + input.leaseMs), leaseFence: (existing?.leaseFence ?? 0) + 1,
         };
         rows.set(input.customerId, rec);

@@ -15,6 +15,7 @@ export function registerHosts(program: Command, run: Runner): void {
     .option("--remote-root <dir>", "where instances live on the host", "/opt/clawfleet")
     .option("--shared", "part of the shared pool for free instances")
     .option("--capacity-mb <n>", "memory available for instances", intOption("--capacity-mb"))
+    .option("--ingress-address <addr>", "IP address the host's ingress proxy binds 80/443 to (default: every address)")
     .option("--json", "print one JSON document")
     .action((name: string, o) =>
       run(o.json, (out) =>
@@ -28,6 +29,7 @@ export function registerHosts(program: Command, run: Runner): void {
             remoteRoot: o.remoteRoot,
             shared: Boolean(o.shared),
             capacityMb: o.capacityMb,
+            ingressAddress: o.ingressAddress,
           });
           if (!res.docker.ok) out.warn(res.docker.detail);
           out.result({ host: res.host, fingerprint: res.fingerprint, docker: res.docker }, () =>
@@ -50,8 +52,8 @@ export function registerHosts(program: Command, run: Runner): void {
             list.length === 0
               ? "no hosts yet: add one with `clawfleet hosts add NAME --ssh USER@ADDR --accept-new`"
               : table(
-                  ["name", "address", "user", "fingerprint", "remote root", "shared", "status"],
-                  list.map((h) => [h.name, `${h.address}:${h.port}`, h.user, h.hostKey, h.remoteRoot, h.shared ? "yes" : "no", h.dockerOk ? h.status : `${h.status} (docker not usable)`]),
+                  ["name", "address", "user", "fingerprint", "remote root", "ingress", "shared", "status"],
+                  list.map((h) => [h.name, `${h.address}:${h.port}`, h.user, h.hostKey, h.remoteRoot, h.ingressAddress ?? "all addresses", h.shared ? "yes" : "no", h.dockerOk ? h.status : `${h.status} (docker not usable)`]),
                 ),
           );
         }),

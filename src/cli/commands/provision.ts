@@ -12,6 +12,7 @@ export function registerProvision(program: Command, run: Runner): void {
     .requiredOption("--plan <plan>", "free, pro or enterprise (as in plans.yaml)")
     .option("--host <name>", "registered host; default: picked by plan")
     .option("--image <ref>", "gateway image pinned by tag or digest; default: the plan's")
+    .option("--subdomain <name>", "public site https://NAME.<ingress domain>/ (a DNS label); default: the customer id")
     .option("--api-key-file <file>", "file holding the customer's Anthropic API key (or set CLAWFLEET_API_KEY)")
     .option("--plans <file>", "plans file (default: CLAWFLEET_PLANS or templates/plans.yaml)")
     .option("--dry-run", "render and print the files and planned actions; touch nothing")
@@ -26,6 +27,7 @@ export function registerProvision(program: Command, run: Runner): void {
             host: o.host,
             image: o.image,
             apiKey,
+            subdomain: o.subdomain,
             plansFile: o.plans,
             dryRun: Boolean(o.dryRun),
           });

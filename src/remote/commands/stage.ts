@@ -1,5 +1,9 @@
 import { instancePaths } from "./instance.js";
 import { shq } from "./quote.js";
+import { proxyPaths } from "../../domain/proxy-paths.js";
+
+/** The cookie's name in the site file, before its `=<session secret>`. */
+const SESSION_MARK = "cf_session=";
 
 /** The .env keys a re-render must carry over from the host; their values never leave memory. */
 export const CARRIED_KEYS = ["OPENCLAW_GATEWAY_TOKEN", "ANTHROPIC_API_KEY"] as const;
@@ -17,6 +21,9 @@ export function stageCommand(root: string, customerId: string): string {
     "umask 077",
     `mkdir -p ${shq(staged)} && chmod 700 ${shq(dir)} ${shq(staged)}`,
     `if [ -f ${env} ]; then echo env=present; grep -E '^(${CARRIED_KEYS.join("|")})=' ${env} || true; else echo env=missing; fi`,
+    // The proxy session secret, so an upgrade keeps customers' cookies valid.
+    `s=$(grep -o '${SESSION_MARK}[0-9a-f]\{64\}' ${shq(proxyPaths(root).site(customerId))} 2>/dev/null | head -n 1) || true`,
+    `if [ -n "$s" ]; then echo "session=\${s#${SESSION_MARK}}"; fi`,
   ].join("\n");
 }
 
@@ -24,6 +31,8 @@ export interface CarriedSecrets {
   envPresent: boolean;
   gatewayToken: string | null;
   apiKey: string | null;
+  /** The live site's session secret, or null without a site. */
+  sessionSecret: string | null;
 }
 
 export function parseStage(stdout: string): CarriedSecrets {
@@ -36,6 +45,7 @@ export function parseStage(stdout: string): CarriedSecrets {
     envPresent: /^env=present$/m.test(stdout),
     gatewayToken: value("OPENCLAW_GATEWAY_TOKEN"),
     apiKey: value("ANTHROPIC_API_KEY"),
+    sessionSecret: /^session=([0-9a-f]{64})$/m.exec(stdout)?.[1] ?? null,
   };
 }
 
