@@ -53,6 +53,7 @@ async function destroyLeased(deps: Deps, row: InstanceRecord, host: HostRecord, 
       const res = await shell.exec(destroyCommand(host.remoteRoot, row.customerId, keepData), { timeoutMs: 120_000 });
       const left = parseDestroy(res.stdout);
       const leftovers = left ? Object.entries(left).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`) : ["(no report)"];
+      if (/^site\.reload=failed$/m.test(res.stdout)) leftovers.push("its site in the proxy's running config (the reload failed)");
       if (res.code !== 0 || leftovers.length > 0) {
         throw new RemoteCommandError(host.name, "destroy", `destroy of ${row.customerId} on ${host.name} left ${leftovers.join(", ")} behind`, {
           exitCode: res.code,
@@ -85,6 +86,7 @@ function whatGoes(host: HostRecord, row: InstanceRecord, keepData: boolean): str
     `network ${t.network}`,
     ...(t.volume ? [`volume ${t.volume} (the customer's data)`] : []),
     `directory ${t.dir} (compose file, .env, provision.sh)`,
+    ...(row.subdomain ? [`site ${t.site} (the public name ${row.subdomain} is no longer served)`] : []),
     `port slot ${row.portSlot ?? "none"} (freed for the next provision)`,
   ];
 }

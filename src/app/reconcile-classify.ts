@@ -16,7 +16,11 @@ export type FindingKind =
   /** A labelled container of another clawfleet install (its compose dir is outside the scanned hosts' roots). Never removed. */
   | "foreign"
   /** The instance's host could not be reached: its state is unknown. */
-  | "unreachable";
+  | "unreachable"
+  /** A site file in the host's proxy that no live instance on that host accounts for. */
+  | "site-orphan"
+  /** A live instance whose site file is missing (ingress configured): its public name is not served. */
+  | "site-missing";
 
 export interface Finding {
   kind: FindingKind;

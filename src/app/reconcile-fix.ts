@@ -9,6 +9,7 @@ import { reprovision } from "./reprovision.js";
 import { withInstanceLease } from "./instance-lease.js";
 import { REPROVISION_LEASE_MS, UPGRADABLE } from "./upgrade.js";
 import type { Deps } from "./ports.js";
+import { removeOrphanSite } from "./ingress/reconcile-sites.js";
 
 export type EngineGroup = EngineView & { via: HostRecord };
 
@@ -23,7 +24,7 @@ export interface ActContext {
 export function byCustomer(findings: ReconcileFinding[]): Map<string, ReconcileFinding[]> {
   const groups = new Map<string, ReconcileFinding[]>();
   findings.forEach((f, i) => {
-    const key = f.kind === "orphan" || f.kind === "foreign" ? `#${i}` : `c:${f.customerId}`;
+    const key = f.kind === "orphan" || f.kind === "foreign" || f.kind === "site-orphan" ? `#${i}` : `c:${f.customerId}`;
     groups.set(key, [...(groups.get(key) ?? []), f]);
   });
   return groups;
@@ -33,7 +34,7 @@ export function byCustomer(findings: ReconcileFinding[]): Map<string, ReconcileF
 export async function actInOrder(deps: Deps, list: ReconcileFinding[], ctx: ActContext): Promise<void> {
   for (const f of list) {
     const settled = list.find((o) => o !== f && o.action === "re-provisioned" && o.fixed);
-    if (settled && (f.kind === "stopped" || f.kind === "drifted")) {
+    if (settled && (f.kind === "stopped" || f.kind === "drifted" || f.kind === "site-missing")) {
       Object.assign(f, { action: "re-provisioned", fixed: true });
       continue;
     }
@@ -46,6 +47,11 @@ async function act(deps: Deps, f: ReconcileFinding, ctx: ActContext): Promise<vo
   try {
     if (f.kind === "orphan") {
       if (ctx.input.removeOrphans) await removeOrphan(deps, f, ctx);
+      return;
+    }
+    if (f.kind === "site-orphan") {
+      const host = ctx.hosts.find((h) => h.name === f.hosts[0]);
+      if (ctx.input.fix && host) await removeOrphanSite(deps, host, f);
       return;
     }
     if (ctx.input.fix) await fixInstance(deps, f, ctx);
@@ -71,11 +77,11 @@ async function fixInstance(deps: Deps, f: ReconcileFinding, { input, rows, hosts
   const row = rows.find((r) => r.customerId === f.customerId);
   const host = row ? hosts.find((h) => h.id === row.hostId) : undefined;
   if (!row || !host) return;
-  if ((f.kind === "missing" || f.kind === "drifted") && row.status === "stopped") {
+  if ((f.kind === "missing" || f.kind === "drifted" || f.kind === "site-missing") && row.status === "stopped") {
     Object.assign(f, { action: "skipped: stopped on purpose; `clawfleet start` re-creates it" });
     return;
   }
-  if (f.kind === "missing" || f.kind === "drifted") {
+  if (f.kind === "missing" || f.kind === "drifted" || f.kind === "site-missing") {
     await withInstanceLease(deps, row, "re-provision", REPROVISION_LEASE_MS, async () => {
       const shell = await deps.connector.shell(targetOf(host));
       const out = await reprovision(deps, shell, { row, host, plan: row.plan, image: row.image, token: "keep", plansFile: input.plansFile });

@@ -9,6 +9,9 @@ import { messageOf } from "./instance-lookup.js";
 import { classifyEngine, type Finding } from "./reconcile-classify.js";
 import { actInOrder, byCustomer, type EngineGroup } from "./reconcile-fix.js";
 import type { Deps } from "./ports.js";
+import { classifySites } from "./ingress/reconcile-sites.js";
+import { loadPlansFor } from "./desired.js";
+import { parseSiteList } from "../remote/commands/ingress.js";
 
 export interface ReconcileInput {
   /** Re-provision missing and drifted instances, start stopped ones, stop ones that should be stopped. */
@@ -65,6 +68,11 @@ export async function reconcile(deps: Deps, input: ReconcileInput = {}): Promise
     findings.push(...res.findings);
     inSync.push(...res.inSync);
   }
+  const ingressOn = Boolean((await loadPlansFor(deps, input.plansFile).catch(() => null))?.ingress);
+  for (const scan of scans.filter((s) => s.reachable)) {
+    findings.push(...classifySites(scan.host, scan.sites, rows, ingressOn).filter((f) => !only || only.has(f.customerId ?? "")));
+  }
+  const siteMissing = new Set(findings.filter((f) => f.kind === "site-missing").map((f) => f.customerId));
   for (const scan of scans.filter((s) => !s.reachable)) {
     for (const r of rows.filter((r) => r.hostId === scan.host.id && r.status !== "destroyed")) {
       findings.push({ kind: "unreachable", customerId: r.customerId, hosts: [scan.host.name], detail: `host ${scan.host.name} is unreachable: ${scan.error ?? "?"}` });
@@ -77,7 +85,7 @@ export async function reconcile(deps: Deps, input: ReconcileInput = {}): Promise
   return {
     hosts: scans.map((s) => ({ name: s.host.name, reachable: s.reachable, error: s.error, engine: s.engine, containers: s.containers.length })),
     findings,
-    inSync: inSync.sort(),
+    inSync: inSync.filter((c) => !siteMissing.has(c)).sort(),
     unresolved,
   };
 }
@@ -88,18 +96,20 @@ interface Scan {
   error?: string;
   engine: string | null;
   containers: LiveContainer[];
+  /** Customer ids of the site files in the host's proxy. */
+  sites: string[];
 }
 
 async function scanHost(deps: Deps, host: HostRecord): Promise<Scan> {
   try {
     const shell = await deps.connector.shell(targetOf(host));
-    const res = await shell.exec(listManagedCommand(), { timeoutMs: 60_000 });
-    if (res.code !== 0) return { host, reachable: false, error: `listing containers failed (exit ${res.code}): ${res.stderr.trim().slice(-300)}`, engine: null, containers: [] };
+    const res = await shell.exec(listManagedCommand(host.remoteRoot), { timeoutMs: 60_000 });
+    if (res.code !== 0) return { host, reachable: false, error: `listing containers failed (exit ${res.code}): ${res.stderr.trim().slice(-300)}`, engine: null, containers: [], sites: [] };
     const report = parseInspect(res.stdout);
-    return { host, reachable: true, engine: report.engine, containers: report.containers };
+    return { host, reachable: true, engine: report.engine, containers: report.containers, sites: parseSiteList(res.stdout) };
   } catch (err) {
     if (err instanceof HostKeyError) await audit(deps, "host.key-refused", host.name, "refused", err.message);
-    return { host, reachable: false, error: messageOf(err), engine: null, containers: [] };
+    return { host, reachable: false, error: messageOf(err), engine: null, containers: [], sites: [] };
   }
 }
 

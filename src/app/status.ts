@@ -2,7 +2,9 @@ import { HostKeyError } from "../errors.js";
 import type { PortSet } from "../domain/ports.js";
 import { LABEL_CONFIG_HASH } from "../remote/commands/inspect.js";
 import type { HostRecord, InstanceRecord, InstanceStatus } from "../store/types.js";
-import { tryDesired } from "./desired.js";
+import { loadPlansFor, tryDesired } from "./desired.js";
+import { publicUrl } from "../domain/subdomain.js";
+import type { SiteState } from "../remote/commands/ingress.js";
 import { configState, connect, inspectInstance, mainContainer, messageOf, mustGetInstance, type ConfigState } from "./instance-lookup.js";
 import type { Deps } from "./ports.js";
 
@@ -26,6 +28,8 @@ export interface LiveView {
   };
   /** More than one container in the project: something was started by hand. */
   extraContainers: number;
+  /** The site file on the host and whether the host's proxy runs. */
+  site?: SiteState;
 }
 
 export interface StatusResult {
@@ -44,6 +48,13 @@ export interface StatusResult {
   expiresAt: string | null;
   health: { consecutiveFailures: number; restartCount: number; lastHealthAt: string | null; lastRestartAt: string | null; quarantinedAt: string | null };
   live: LiveView;
+  /** The public site; null without an `ingress:` section or a subdomain. */
+  site: null | {
+    subdomain: string;
+    publicUrl: string;
+    /** Its site file is on the host and the proxy runs; null when the host could not be asked. */
+    live: boolean | null;
+  };
   config: {
     /** The container's config-hash label against the DB's. */
     state: ConfigState;
@@ -61,6 +72,7 @@ export async function instanceStatus(deps: Deps, customerId: string, opts: { pla
   const { row, host } = await mustGetInstance(deps, customerId);
   const live = await liveView(deps, host, row);
   const { desired, problem } = await tryDesired(deps, host, row, opts.plansFile);
+  const ingress = (await loadPlansFor(deps, opts.plansFile).catch(() => null))?.ingress ?? null;
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   return {
     customerId: row.customerId,
@@ -83,6 +95,9 @@ export async function instanceStatus(deps: Deps, customerId: string, opts: { pla
       quarantinedAt: iso(row.quarantinedAt),
     },
     live: live.view,
+    site: ingress && row.subdomain
+      ? { subdomain: row.subdomain, publicUrl: publicUrl(row.subdomain, ingress.domain), live: live.view.site ? live.view.site.site === "present" && live.view.site.proxy === "running" : null }
+      : null,
     config: {
       state: live.config,
       recorded: row.configHash,
@@ -105,6 +120,7 @@ async function liveView(deps: Deps, host: HostRecord, row: InstanceRecord): Prom
       reachable: true,
       files: report.files,
       extraContainers: Math.max(0, report.containers.length - 1),
+      site: report.site,
       container: c && {
         id: c.id.slice(0, 12),
         name: c.name,

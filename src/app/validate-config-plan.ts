@@ -1,4 +1,5 @@
-import type { PlanSpec } from "../domain/plans.js";
+import type { IngressConfig, PlanSpec } from "../domain/plans.js";
+import { PROXY_ADMIN_SOCKET, proxyPaths, proxyProject } from "../domain/proxy-paths.js";
 import {
   checkCompose, getEngine, parseComposeYaml, renderEach, renderSampleContext, validateComposeSchema,
   SAMPLE_API_KEY, SAMPLE_GATEWAY_TOKEN, TemplateError, type FileKey,
@@ -34,7 +35,7 @@ const REQUIRED_ENV = { OPENCLAW_GATEWAY_TOKEN: SAMPLE_GATEWAY_TOKEN, ANTHROPIC_A
 const RENDER_CHECKS: Record<FileKey, string> = { compose: "render.compose", env: "render.env", provisionSh: "render.provision" };
 
 /** Renders one plan's files from a sample context: the "templates present" and strict-render checks. */
-export function renderPlan(templatesDir: string, spec: PlanSpec): { checks: CheckResult[]; rendered: PlanRender } {
+export function renderPlan(templatesDir: string, spec: PlanSpec, ingress: IngressConfig | null = null): { checks: CheckResult[]; rendered: PlanRender } {
   const plan = spec.name;
   const checks: CheckResult[] = [];
   const add = (c: Omit<CheckResult, "plan">) => checks.push({ plan, ...c });
@@ -56,7 +57,8 @@ export function renderPlan(templatesDir: string, spec: PlanSpec): { checks: Chec
   }
   add({ check: "templates.present", title: "templates present", status: "pass" });
 
-  const ctx = renderSampleContext(spec);
+  // With ingress, provision.sh carries the proxy branch: render (and lint) that variant.
+  const ctx = renderSampleContext(spec, ingress ? { ingress: sampleIngressView(ingress) } : {});
   const outcomes = renderAll(templatesDir, ctx);
   for (const [key, id] of Object.entries(RENDER_CHECKS) as [FileKey, string][]) {
     const file = spec.templates[key];
@@ -88,6 +90,11 @@ export function checkRendered(rendered: PlanRender): CheckResult[] {
     });
   }
   return checks;
+}
+
+function sampleIngressView(ingress: IngressConfig) {
+  const root = "/opt/clawfleet";
+  return { proxyDir: proxyPaths(root).dir, project: proxyProject(root), siteHost: `sample.${ingress.domain}`, address: "203.0.113.7", socketInContainer: PROXY_ADMIN_SOCKET };
 }
 
 function canRead(fn: () => unknown): boolean {

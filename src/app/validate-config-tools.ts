@@ -10,10 +10,10 @@ export interface ToolRun {
   durationMs: number;
 }
 
-export function runTool(bin: string, args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<ToolRun> {
+export function runTool(bin: string, args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ToolRun> {
   const started = performance.now();
   return new Promise((resolve) => {
-    execFile(bin, args, { cwd: opts.cwd, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(bin, args, { cwd: opts.cwd, env: opts.env, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const e = err as (NodeJS.ErrnoException & { code?: number | string }) | null;
       resolve({
         code: e ? (typeof e.code === "number" ? e.code : null) : 0,

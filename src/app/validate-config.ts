@@ -7,6 +7,7 @@ import { checkRendered, renderPlan, type CheckResult, type CheckStatus, type Pla
 import { checkShellcheck } from "./validate-config-scripts.js";
 import { bashSyntax, composeConfig, detectComposeCli, shellcheck, SHELLCHECK_ARGS, type ShellcheckComment } from "./validate-config-tools.js";
 import { defaultCacheDir, openShellcheckCache, type ShellcheckCache } from "./validate/shellcheck-cache.js";
+import { checkIngress } from "./validate/ingress-checks.js";
 
 export type { CheckResult, CheckStatus } from "./validate-config-plan.js";
 
@@ -21,6 +22,10 @@ export interface ValidateConfigOptions {
   requireShellcheck?: boolean;
   shellcheckBin?: string;
   bashBin?: string;
+  /** For the ingress section's `caddy adapt --validate`. Default "caddy". */
+  caddyBin?: string;
+  /** A missing caddy fails the ingress check instead of skipping it. Default: under CI. */
+  requireCaddy?: boolean;
   env?: NodeJS.ProcessEnv;
   /** Reuse shellcheck's findings for a script it already checked (validate/shellcheck-cache.ts). Default true. */
   cache?: boolean;
@@ -64,7 +69,7 @@ export async function validateConfig(opts: ValidateConfigOptions = {}): Promise<
     const cacheUse = { hits: 0, misses: 0 };
     if (plans) {
       for (const spec of Object.values(plans.plans)) {
-        const { checks, rendered } = renderPlan(templatesDir, spec);
+        const { checks, rendered } = renderPlan(templatesDir, spec, plans.ingress);
         perPlan.set(spec.name, checks);
         renders.push(rendered);
       }
@@ -72,9 +77,11 @@ export async function validateConfig(opts: ValidateConfigOptions = {}): Promise<
       scripts = checkScripts(tmp, renders, { shellcheckBin, bashBin: opts.bashBin ?? "bash", requireShellcheck: opts.requireShellcheck ?? isCi(env), cache, cacheUse });
       scripts.catch(() => undefined);
     }
+    const ingress = plans?.ingress ? checkIngress(plans.ingress, templatesDir, tmp, { caddyBin: opts.caddyBin ?? "caddy", requireCaddy: opts.requireCaddy ?? isCi(env) }) : Promise.resolve([]);
+    ingress.catch(() => undefined);
     const tokenProblems = selfTestTokenGenerator();
     global.push({ plan: null, check: "secrets.token", title: "token generator self-test (64 hex, 1,000 distinct)", status: tokenProblems.length ? "fail" : "pass", reason: tokenProblems.join("; ") || undefined });
-    if (plans) global.push(...(await checkOrphanTemplates(templatesDir, plans)));
+    if (plans) global.push(...(await checkOrphanTemplates(templatesDir, plans)), ...(await ingress));
     const local = renders.map((r) => checkRendered(r));
     const scriptChecks = await scripts;
     renders.forEach((r, i) => perPlan.get(r.spec.name)?.push(...(local[i] ?? []), ...(scriptChecks.get(r.spec.name) ?? [])));

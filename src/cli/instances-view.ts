@@ -44,6 +44,10 @@ export function humanStatus(s: StatusResult): string {
     lines.push(`        image ${c.image}${c.image !== s.image ? pc.yellow(" (differs from the DB)") : ""}; ${c.boundPorts} ports bound${c.loopbackOnly ? " on 127.0.0.1" : pc.red(" (NOT all on 127.0.0.1)")}; files ${s.live.files}`);
     if (s.live.extraContainers > 0) lines.push(pc.yellow(`        ${s.live.extraContainers} extra container(s) in the project`));
   }
+  if (s.site) {
+    const live = s.site.live === null ? pc.dim("unknown (host unreachable)") : s.site.live ? pc.green("live") : pc.red(`NOT live (site file ${s.live.site?.site}, proxy ${s.live.site?.proxy}): \`clawfleet reconcile --fix\` restores it`);
+    lines.push(`  site: ${s.site.publicUrl} ${live}`);
+  }
   const cfg = s.config;
   const state = cfg.state === "in-sync" ? pc.green("in sync") : cfg.state === "drifted" ? pc.red("DRIFTED") : pc.dim("unknown");
   lines.push(`  config: ${state} (DB ${short(cfg.recorded)}, host ${short(cfg.live)})${cfg.outdated ? pc.yellow(`; plans/templates changed since (${short(cfg.desired)}): \`clawfleet upgrade ${s.customerId}\` applies them`) : ""}`);

@@ -3,7 +3,7 @@ export { checkInstanceContext, computeConfigHash, canonicalJson, type InstanceCo
 export { checkCompose, POLICY_RULES, type PolicyViolation, type ComposeExpectations } from "./compose-policy.js";
 export { parseComposeYaml, type ParsedCompose, type YamlProblem } from "./compose-yaml.js";
 export { validateComposeSchema, type SchemaProblem } from "./compose-schema.js";
-export { renderSampleContext, SAMPLE_API_KEY, SAMPLE_GATEWAY_TOKEN } from "./sample.js";
+export { renderSampleContext, SAMPLE_API_KEY, SAMPLE_GATEWAY_TOKEN, SAMPLE_SESSION_SECRET } from "./sample.js";
 export { getEngine, clearTemplateCache, PARTIALS_DIR, type TemplateEngine } from "./engine.js";
 export { TemplateError } from "./template-error.js";
 export { shq, yq, cq, envv, num, size } from "./helpers.js";

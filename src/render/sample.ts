@@ -23,3 +23,6 @@ export function renderSampleContext(planSpec: PlanSpec, overrides: Partial<Insta
     ...overrides,
   };
 }
+
+/** A sample proxy session secret, distinct from the sample token. */
+export const SAMPLE_SESSION_SECRET = "5e551e".padEnd(64, "0");

@@ -1,5 +1,6 @@
 import { shq } from "./quote.js";
 import { instancePaths } from "./instance.js";
+import { listSitesLines, parseSiteState, siteStateLines, type SiteState } from "./ingress.js";
 
 /** One container as `docker inspect` sees it, reduced to what status and reconcile need. */
 export interface LiveContainer {
@@ -47,16 +48,21 @@ export function inspectInstanceCommand(root: string, customerId: string): string
     `if [ -f ${shq(dir + "/docker-compose.yml")} ]; then echo files=present; else echo files=missing; fi`,
     `ids=$(docker ps -aq --filter ${shq(`label=${LABEL_PROJECT}=cf-${customerId}`)})`,
     INSPECT_IDS,
+    ...siteStateLines(root, customerId),
   ].join("\n");
 }
 
-/** Every clawfleet-labelled container on the host's engine, plus the engine's id (hosts may share one). */
-export function listManagedCommand(): string {
+/**
+ * Every clawfleet-labelled container on the host's engine, plus the engine's id (hosts may share one);
+ * with `root`, also the site files of the host's proxy.
+ */
+export function listManagedCommand(root?: string): string {
   return [
     "set -u",
     `echo "engine=$(docker info --format '{{.ID}}' 2>/dev/null)"`,
     `ids=$(docker ps -aq --filter ${shq(`label=${LABEL_MANAGED}=true`)})`,
     INSPECT_IDS,
+    ...(root ? listSitesLines(root) : []),
   ].join("\n");
 }
 
@@ -65,6 +71,8 @@ export interface InspectReport {
   files: "present" | "missing" | "unknown";
   engine: string | null;
   containers: LiveContainer[];
+  /** The instance's site file and the host's proxy (inspectInstanceCommand only). */
+  site: SiteState;
 }
 
 export function parseInspect(stdout: string): InspectReport {
@@ -75,7 +83,7 @@ export function parseInspect(stdout: string): InspectReport {
     const c = toContainer(m[1]!);
     if (c) containers.push(c);
   }
-  return { files: files ?? "unknown", engine, containers };
+  return { files: files ?? "unknown", engine, containers, site: parseSiteState(stdout) };
 }
 
 function toContainer(text: string): LiveContainer | null {

@@ -2,6 +2,8 @@ import { composeScript } from "./compose.js";
 import { instancePaths } from "./instance.js";
 import { LABEL_PROJECT } from "./inspect.js";
 import { shq } from "./quote.js";
+import { removeSiteLines } from "./ingress.js";
+import { proxyPaths } from "../../domain/proxy-paths.js";
 
 /** Exit status when another run holds the instance's lock (as provision.sh). */
 export const EXIT_LOCKED = 75;
@@ -101,6 +103,7 @@ export function destroyTargets(root: string, customerId: string, keepData: boole
     network: `${project}_default`,
     volume: keepData ? null : `${project}-data`,
     dir: instancePaths(root, customerId).dir,
+    site: proxyPaths(root).site(customerId),
   };
 }
 
@@ -117,6 +120,8 @@ export function destroyCommand(root: string, customerId: string, keepData: boole
     "set -u",
     `dir=${shq(t.dir)}`,
     `if [ -d "$dir" ]; then ${lockLines(t.dir).join("; ")}; fi`,
+    // The site first: its name stops being served before the gateway goes.
+    ...removeSiteLines(root, customerId),
     `ids=$(docker ps -aq --filter ${project})`,
     // A graceful stop first lets the gateway flush what it keeps on the volume.
     'if [ -n "$ids" ]; then docker stop -t 10 $ids >/dev/null 2>&1 || true; docker rm -f $ids >/dev/null; fi',
@@ -136,6 +141,7 @@ export interface DestroyReport {
   networks: number;
   volume: number;
   dir: number;
+  site: number;
 }
 
 export function parseDestroy(stdout: string): DestroyReport | null {
@@ -143,7 +149,7 @@ export function parseDestroy(stdout: string): DestroyReport | null {
     const m = new RegExp(`^left\\.${k}=\\s*(\\d+)$`, "m").exec(stdout);
     return m ? Number(m[1]) : null;
   };
-  const r = { containers: get("containers"), networks: get("networks"), volume: get("volume"), dir: get("dir") };
+  const r = { containers: get("containers"), networks: get("networks"), volume: get("volume"), dir: get("dir"), site: get("site") };
   return Object.values(r).some((v) => v === null) ? null : (r as DestroyReport);
 }
 
