@@ -35,7 +35,7 @@ describe("destroy", () => {
   it("a destroy that leaves something behind fails and keeps the row", async () => {
     const f = await instanceFixture();
     await f.addInstance("acme");
-    f.deps.connector.shell = async () => ({ hostName: "h1", upload: async () => {}, exec: async () => ({ stdout: "left.containers=0\nleft.networks=0\nleft.volume=1\nleft.dir=0\n", stderr: "volume is in use", code: 0, timedOut: false }) });
+    f.deps.connector.shell = async () => ({ hostName: "h1", upload: async () => {}, exec: async () => ({ stdout: "left.containers=0\nleft.networks=0\nleft.volume=1\nleft.dir=0\nleft.site=0\n", stderr: "volume is in use", code: 0, timedOut: false }) });
     const err = await destroyInstance(f.deps, { customerId: "acme", force: true }).catch((e) => e);
     expect(err).toBeInstanceOf(RemoteCommandError);
     expect(err.message).toMatch(/left 1 volume behind/);

@@ -54,7 +54,7 @@ export async function instanceFixture() {
     return "container=" + JSON.stringify({ id: c.id, name: `/cf-${customerId}`, image: c.image, labels, state, restartCount: 2, ports });
   }
 
-  const idOf = (command: string) => /cf-([a-z][a-z0-9-]+?)(?:-data)?'/.exec(command)?.[1] ?? /instances\/([a-z][a-z0-9-]+)/.exec(command)?.[1] ?? "";
+  const idOf = (command: string) => /cf-(?!proxy\b)([a-z][a-z0-9-]+?)(?:-data)?'/.exec(command)?.[1] ?? /instances\/([a-z][a-z0-9-]+)/.exec(command)?.[1] ?? "";
 
   function respond(command: string, options: ExecOptions) {
     const id = idOf(command);
@@ -74,7 +74,7 @@ export async function instanceFixture() {
     if (command.includes("token-sha256")) return { stdout: `token-sha256=${inst?.env ? sha(inst.env.token) : ""}\n` };
     if (command.includes("left.containers")) {
       world.delete(id);
-      return { stdout: "left.containers=0\nleft.networks=0\nleft.volume=0\nleft.dir=0\n" };
+      return { stdout: "left.containers=0\nleft.networks=0\nleft.volume=0\nleft.dir=0\nleft.site=0\n" };
     }
     if (command.includes("docker stop $ids")) {
       if (!inst?.files) return { code: 66 };

@@ -99,11 +99,11 @@ describe("lifecycle command builders", () => {
     expect(s).toContain('rm -rf "$dir"');
     expect(s).toContain("left.volume=$(docker volume ls -q --filter name='^cf-acme-data$'");
     expect(scripts.destroyKeep).not.toContain("docker volume rm");
-    expect(destroyTargets(ROOT, "acme", true)).toEqual({ project: "cf-acme", container: "cf-acme", network: "cf-acme_default", volume: null, dir: "/srv/cf/instances/acme" });
+    expect(destroyTargets(ROOT, "acme", true)).toEqual({ project: "cf-acme", container: "cf-acme", network: "cf-acme_default", volume: null, dir: "/srv/cf/instances/acme", site: "/srv/cf/proxy/sites/acme.caddy" });
   });
 
   it("parses destroy leftovers, and refuses a report with a missing line", () => {
-    expect(parseDestroy("left.containers=0\nleft.networks=       0\nleft.volume=1\nleft.dir=0\n")).toEqual({ containers: 0, networks: 0, volume: 1, dir: 0 });
+    expect(parseDestroy("left.containers=0\nleft.networks=       0\nleft.volume=1\nleft.dir=0\nleft.site=0\n")).toEqual({ containers: 0, networks: 0, volume: 1, dir: 0, site: 0 });
     expect(parseDestroy("left.containers=0\n")).toBeNull();
   });
 
@@ -132,8 +132,8 @@ describe("lifecycle command builders", () => {
   it("stage creates the staging dir and prints only the two carried keys", () => {
     expect(scripts.stage).toContain("mkdir -p '/srv/cf/instances/acme/.staged'");
     expect(scripts.stage).toContain("grep -E '^(OPENCLAW_GATEWAY_TOKEN|ANTHROPIC_API_KEY)=' '/srv/cf/instances/acme/.env'");
-    expect(parseStage("env=present\nOPENCLAW_GATEWAY_TOKEN=abc\nANTHROPIC_API_KEY=sk-1\n")).toEqual({ envPresent: true, gatewayToken: "abc", apiKey: "sk-1" });
-    expect(parseStage("env=missing\n")).toEqual({ envPresent: false, gatewayToken: null, apiKey: null });
+    expect(parseStage("env=present\nOPENCLAW_GATEWAY_TOKEN=abc\nANTHROPIC_API_KEY=sk-1\n")).toEqual({ envPresent: true, gatewayToken: "abc", apiKey: "sk-1", sessionSecret: null });
+    expect(parseStage("env=missing\n")).toEqual({ envPresent: false, gatewayToken: null, apiKey: null, sessionSecret: null });
   });
 
   it("token hash is computed on the host", () => {
