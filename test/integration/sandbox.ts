@@ -23,6 +23,10 @@ export interface SandboxHost {
   directPort: number;
   /** The emulated round trip when address is a delay proxy, else 0. */
   rttMs: number;
+  /** The host's own 127.0.1.x, for its ingress proxy's 80/443. */
+  ingressAddress: string;
+  /** The locally built Caddy image (official caddy:2 layout) for ingress. */
+  proxyImage: string;
 }
 
 export interface ShResult {

@@ -22,7 +22,7 @@ export function stageCommand(root: string, customerId: string): string {
     `mkdir -p ${shq(staged)} && chmod 700 ${shq(dir)} ${shq(staged)}`,
     `if [ -f ${env} ]; then echo env=present; grep -E '^(${CARRIED_KEYS.join("|")})=' ${env} || true; else echo env=missing; fi`,
     // The proxy session secret, so an upgrade keeps customers' cookies valid.
-    `s=$(grep -o '${SESSION_MARK}[0-9a-f]\{64\}' ${shq(proxyPaths(root).site(customerId))} 2>/dev/null | head -n 1) || true`,
+    `s=$(grep -oE '${SESSION_MARK}[0-9a-f]{64}' ${shq(proxyPaths(root).site(customerId))} 2>/dev/null | head -n 1) || true`,
     `if [ -n "$s" ]; then echo "session=\${s#${SESSION_MARK}}"; fi`,
   ].join("\n");
 }

@@ -1,3 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { listSitesLines, parseSiteList, parseSiteState, removeSiteLines } from "../../../src/remote/commands/ingress.js";
 import { destroyCommand, parseDestroy } from "../../../src/remote/commands/lifecycle.js";
@@ -30,9 +34,15 @@ describe("ingress remote commands", () => {
 
   it("a re-render carries the session secret from the site file on stdout only", () => {
     const cmd = stageCommand("/srv/r", "acme");
+    expect(cmd).not.toContain("session=$(cat");
     expect(cmd).toContain("'/srv/r/proxy/sites/acme.caddy'");
     const secret = "5e".repeat(32);
     expect(parseStage(`env=present\nOPENCLAW_GATEWAY_TOKEN=${"a".repeat(64)}\nsession=${secret}\n`).sessionSecret).toBe(secret);
     expect(parseStage("env=present\n").sessionSecret).toBeNull();
+    // And the command finds it in a real site file.
+    const root = mkdtempSync(join(tmpdir(), "cf-stage-"));
+    mkdirSync(join(root, "proxy/sites"), { recursive: true });
+    writeFileSync(join(root, "proxy/sites/acme.caddy"), `\theader Set-Cookie "__Host-cf_session=${secret}; HttpOnly"\n`);
+    expect(parseStage(execFileSync("sh", ["-c", stageCommand(root, "acme")], { encoding: "utf8" })).sessionSecret).toBe(secret);
   });
 });
