@@ -140,7 +140,7 @@ describeSandbox("ingress: Caddy per host, https://<customer>.<domain> (real sshd
   });
 
   it("isolates tenants: no admin API, no other site's upstream, no other tenant", async () => {
-    // busybox nc, the tenant's own tool (its wget crashes in this image); exit 0 means it connected.
+    // busybox nc, the tenant's own tool (its wget crashes when given -T); exit 0 means it connected.
     const fromA = (target: string) => sh(`docker exec cf-ig-a sh -c 'printf "GET /healthz HTTP/1.0\\r\\n\\r\\n" | nc -w 2 ${target.replace(":", " ")}'`);
     const bPort = (await cli(["status", "ig-b", "--json"])).json().ports.gateway as number;
     const gw = docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.Gateway}}{{end}}", "cf-ig-a");
