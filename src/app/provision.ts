@@ -133,7 +133,7 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
         leaseUntil: null,
       }),
     );
-    await audit(deps, "instance.provision", customerId, "ok", `plan ${input.plan} on ${host.name}, slot ${done.portSlot}, image ${facts.image}`);
+    await audit(deps, "instance.provision", customerId, "ok", `plan ${input.plan} on ${host.name}, slot ${done.portSlot}, image ${facts.image}${site ? `, site ${site.subdomain}.${site.ingress.domain}` : ""}`);
     return {
       customerId,
       plan: input.plan,

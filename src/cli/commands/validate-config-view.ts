@@ -30,7 +30,7 @@ export function formatValidateReport(r: ValidateConfigReport): string {
 function formatCheck(c: CheckResult): string {
   const where = location(c);
   const head = `  ${MARK[c.status]} ${c.title}${where ? pc.dim("  " + where) : ""}`;
-  return c.reason && c.status !== "pass" ? `${head}\n      ${c.status === "fail" ? pc.red(c.reason) : pc.dim(c.reason)}` : head;
+  return c.reason ? `${head}\n      ${c.status === "fail" ? pc.red(c.reason) : pc.dim(c.reason)}` : head;
 }
 
 function location(c: CheckResult): string {
