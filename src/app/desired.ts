@@ -28,10 +28,12 @@ export function desiredFor(plans: Plans, host: HostRecord, row: InstanceRecord, 
 }
 
 /** Like desiredFor, but null when the plans or templates cannot produce it (status still answers). */
-export async function tryDesired(deps: Deps, host: HostRecord, row: InstanceRecord, plansFile?: string): Promise<{ desired: Desired | null; problem?: string }> {
+export async function tryDesired(deps: Deps, host: HostRecord, row: InstanceRecord, plansFile?: string): Promise<{ desired: Desired | null; plans: Plans | null; problem?: string }> {
+  let plans: Plans | null = null;
   try {
-    return { desired: desiredFor(await loadPlansFor(deps, plansFile), host, row) };
+    plans = await loadPlansFor(deps, plansFile);
+    return { desired: desiredFor(plans, host, row), plans };
   } catch (err) {
-    return { desired: null, problem: err instanceof Error ? err.message.split("\n")[0] : String(err) };
+    return { desired: null, plans, problem: err instanceof Error ? err.message.split("\n")[0] : String(err) };
   }
 }

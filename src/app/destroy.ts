@@ -1,5 +1,6 @@
 import { ConflictError, InputError, RemoteCommandError } from "../errors.js";
 import { destroyCommand, destroyTargets, parseDestroy } from "../remote/commands/lifecycle.js";
+import { reloadFailed } from "../remote/commands/ingress.js";
 import type { HostRecord, InstanceRecord, InstanceStatus } from "../store/types.js";
 import { LIVE_STATUSES, withInstanceLease } from "./instance-lease.js";
 import { step } from "./events.js";
@@ -53,7 +54,7 @@ async function destroyLeased(deps: Deps, row: InstanceRecord, host: HostRecord, 
       const res = await shell.exec(destroyCommand(host.remoteRoot, row.customerId, keepData), { timeoutMs: 120_000 });
       const left = parseDestroy(res.stdout);
       const leftovers = left ? Object.entries(left).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`) : ["(no report)"];
-      if (/^site\.reload=failed$/m.test(res.stdout)) leftovers.push("its site in the proxy's running config (the reload failed)");
+      if (reloadFailed(res.stdout)) leftovers.push("its site in the proxy's running config (the reload failed)");
       if (res.code !== 0 || leftovers.length > 0) {
         throw new RemoteCommandError(host.name, "destroy", `destroy of ${row.customerId} on ${host.name} left ${leftovers.join(", ")} behind`, {
           exitCode: res.code,

@@ -96,7 +96,7 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
   const site: SitePlan | null = subdomain && config.ingress ? { ingress: config.ingress, subdomain, sessionSecret: generateSessionSecret() } : null;
   if (input.dryRun) return dryRun(deps, config, facts, host, customerId, input.apiKey, site);
   // Render once before claiming, so bad input never leaves a row behind.
-  renderFor(facts, host, customerId, portsForSlot(0, config.basePort, config.portStep), "0".repeat(64), input.apiKey ?? null, site && { ...site, sessionSecret: "0".repeat(64) });
+  renderFor(facts, host, customerId, portsForSlot(0, config.basePort, config.portStep), "0".repeat(64), input.apiKey ?? null, site);
 
   const leaseOwner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   let row = await step(deps.onEvent, "place", { host: host.name, customerId, detail: (r) => `slot ${r.portSlot}` }, () =>

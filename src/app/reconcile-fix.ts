@@ -13,6 +13,9 @@ import { removeOrphanSite } from "./ingress/reconcile-sites.js";
 
 export type EngineGroup = EngineView & { via: HostRecord };
 
+/** Findings a re-provision repairs (the site is re-rendered with the rest). */
+const REPROVISIONS = new Set<ReconcileFinding["kind"]>(["missing", "drifted", "site-missing"]);
+
 export interface ActContext {
   input: ReconcileInput;
   rows: InstanceRecord[];
@@ -34,7 +37,7 @@ export function byCustomer(findings: ReconcileFinding[]): Map<string, ReconcileF
 export async function actInOrder(deps: Deps, list: ReconcileFinding[], ctx: ActContext): Promise<void> {
   for (const f of list) {
     const settled = list.find((o) => o !== f && o.action === "re-provisioned" && o.fixed);
-    if (settled && (f.kind === "stopped" || f.kind === "drifted" || f.kind === "site-missing")) {
+    if (settled && (f.kind === "stopped" || REPROVISIONS.has(f.kind))) {
       Object.assign(f, { action: "re-provisioned", fixed: true });
       continue;
     }
@@ -77,11 +80,11 @@ async function fixInstance(deps: Deps, f: ReconcileFinding, { input, rows, hosts
   const row = rows.find((r) => r.customerId === f.customerId);
   const host = row ? hosts.find((h) => h.id === row.hostId) : undefined;
   if (!row || !host) return;
-  if ((f.kind === "missing" || f.kind === "drifted" || f.kind === "site-missing") && row.status === "stopped") {
+  if (REPROVISIONS.has(f.kind) && row.status === "stopped") {
     Object.assign(f, { action: "skipped: stopped on purpose; `clawfleet start` re-creates it" });
     return;
   }
-  if (f.kind === "missing" || f.kind === "drifted" || f.kind === "site-missing") {
+  if (REPROVISIONS.has(f.kind)) {
     await withInstanceLease(deps, row, "re-provision", REPROVISION_LEASE_MS, async () => {
       const shell = await deps.connector.shell(targetOf(host));
       const out = await reprovision(deps, shell, { row, host, plan: row.plan, image: row.image, token: "keep", plansFile: input.plansFile });

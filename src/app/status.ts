@@ -2,7 +2,7 @@ import { HostKeyError } from "../errors.js";
 import type { PortSet } from "../domain/ports.js";
 import { LABEL_CONFIG_HASH } from "../remote/commands/inspect.js";
 import type { HostRecord, InstanceRecord, InstanceStatus } from "../store/types.js";
-import { loadPlansFor, tryDesired } from "./desired.js";
+import { tryDesired } from "./desired.js";
 import { publicUrl } from "../domain/subdomain.js";
 import type { SiteState } from "../remote/commands/ingress.js";
 import { configState, connect, inspectInstance, mainContainer, messageOf, mustGetInstance, type ConfigState } from "./instance-lookup.js";
@@ -71,8 +71,8 @@ export interface StatusResult {
 export async function instanceStatus(deps: Deps, customerId: string, opts: { plansFile?: string } = {}): Promise<StatusResult> {
   const { row, host } = await mustGetInstance(deps, customerId);
   const live = await liveView(deps, host, row);
-  const { desired, problem } = await tryDesired(deps, host, row, opts.plansFile);
-  const ingress = (await loadPlansFor(deps, opts.plansFile).catch(() => null))?.ingress ?? null;
+  const { desired, plans, problem } = await tryDesired(deps, host, row, opts.plansFile);
+  const ingress = plans?.ingress ?? null;
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   return {
     customerId: row.customerId,

@@ -1,8 +1,9 @@
 import type { IngressConfig, PlanSpec } from "../domain/plans.js";
-import { PROXY_ADMIN_SOCKET, proxyPaths, proxyProject } from "../domain/proxy-paths.js";
+import { DEFAULT_REMOTE_ROOT } from "../domain/proxy-paths.js";
+import { provisionIngressView } from "./ingress/site-plan.js";
 import {
   checkCompose, getEngine, parseComposeYaml, renderEach, renderSampleContext, validateComposeSchema,
-  SAMPLE_API_KEY, SAMPLE_GATEWAY_TOKEN, TemplateError, type FileKey,
+  SAMPLE_API_KEY, SAMPLE_GATEWAY_TOKEN, SAMPLE_SESSION_SECRET, TemplateError, type FileKey,
 } from "../render/index.js";
 
 export type CheckStatus = "pass" | "fail" | "skip";
@@ -93,8 +94,7 @@ export function checkRendered(rendered: PlanRender): CheckResult[] {
 }
 
 function sampleIngressView(ingress: IngressConfig) {
-  const root = "/opt/clawfleet";
-  return { proxyDir: proxyPaths(root).dir, project: proxyProject(root), siteHost: `sample.${ingress.domain}`, address: "203.0.113.7", socketInContainer: PROXY_ADMIN_SOCKET };
+  return provisionIngressView({ ingress, subdomain: "sample", sessionSecret: SAMPLE_SESSION_SECRET }, { remoteRoot: DEFAULT_REMOTE_ROOT, ingressAddress: "203.0.113.7" });
 }
 
 function canRead(fn: () => unknown): boolean {

@@ -1,5 +1,8 @@
 import { createHash } from "node:crypto";
 
+/** The session cookie a site sets; `__Host-` makes browsers insist on Secure, Path=/ and no Domain. */
+export const SESSION_COOKIE = "__Host-cf_session";
+
 /** Where the proxy's socket appears inside its container. */
 export const PROXY_ADMIN_SOCKET = "/run/clawfleet/admin.sock";
 export const DEFAULT_REMOTE_ROOT = "/opt/clawfleet";
@@ -9,8 +12,6 @@ export function proxyPaths(root: string) {
   const dir = `${root.replace(/\/+$/, "")}/proxy`;
   return {
     dir,
-    compose: `${dir}/docker-compose.yml`,
-    caddyfile: `${dir}/Caddyfile`,
     sites: `${dir}/sites`,
     /** 0700: the admin socket's directory. */
     admin: `${dir}/admin`,

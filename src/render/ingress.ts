@@ -1,9 +1,8 @@
 import { getEngine } from "./engine.js";
 import { defaultTemplatesDir, type IngressConfig } from "../domain/plans.js";
 import { siteHost } from "../domain/subdomain.js";
-import { PROXY_ADMIN_SOCKET, proxyPaths, proxyProject } from "../domain/proxy-paths.js";
+import { PROXY_ADMIN_SOCKET, SESSION_COOKIE, proxyPaths, proxyProject } from "../domain/proxy-paths.js";
 
-export const SESSION_COOKIE = "__Host-cf_session";
 export const PROXY_TEMPLATES = { compose: "proxy/docker-compose.yml.hbs", caddyfile: "proxy/Caddyfile.hbs", site: "proxy/site.caddy.hbs" } as const;
 
 export interface SiteContext {

@@ -1,5 +1,5 @@
 import { proxyPaths } from "../../domain/proxy-paths.js";
-import { removeSitesCommand } from "../../remote/commands/ingress.js";
+import { reloadFailed, removeSitesCommand } from "../../remote/commands/ingress.js";
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
 import type { Finding } from "../reconcile-classify.js";
 import type { Deps } from "../ports.js";
@@ -33,7 +33,7 @@ export async function removeOrphanSite(deps: Deps, host: HostRecord, f: Finding 
   const shell = await deps.connector.shell(targetOf(host));
   const res = await shell.exec(removeSitesCommand(host.remoteRoot, [f.customerId!]), { timeoutMs: 60_000 });
   if (res.code !== 0 || !/^left\.site=0$/m.test(res.stdout)) throw new Error(`removing the site failed (exit ${res.code}): ${res.stderr.trim().slice(-300)}`);
-  if (/^site\.reload=failed$/m.test(res.stdout)) throw new Error("the site file is gone but the proxy reload failed; it is served until the next reload");
+  if (reloadFailed(res.stdout)) throw new Error("the site file is gone but the proxy reload failed; it is served until the next reload");
   Object.assign(f, { action: "removed", fixed: true });
   await audit(deps, "reconcile.remove-site", f.customerId!, "ok", f.detail);
 }

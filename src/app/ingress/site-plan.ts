@@ -42,7 +42,7 @@ export function siteUploads(site: SitePlan, host: HostRecord, customerId: string
 }
 
 /** What provision.sh needs to run the proxy and install the site (no secrets). */
-export function provisionIngressView(site: SitePlan, host: HostRecord): ProvisionIngressView {
+export function provisionIngressView(site: SitePlan, host: Pick<HostRecord, "remoteRoot" | "ingressAddress">): ProvisionIngressView {
   return {
     proxyDir: proxyPaths(host.remoteRoot).dir,
     project: proxyProject(host.remoteRoot),

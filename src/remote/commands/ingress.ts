@@ -58,6 +58,11 @@ export function parseSiteState(stdout: string): SiteState {
   };
 }
 
+/** Whether a removal's proxy reload failed (the site file is gone, Caddy still serves it). */
+export function reloadFailed(stdout: string): boolean {
+  return /^site\.reload=failed$/m.test(stdout);
+}
+
 export function parseSiteList(stdout: string): string[] {
   return [...stdout.matchAll(/^site=([a-z0-9-]+)$/gm)].map((m) => m[1]!);
 }

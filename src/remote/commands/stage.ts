@@ -1,9 +1,9 @@
 import { instancePaths } from "./instance.js";
 import { shq } from "./quote.js";
-import { proxyPaths } from "../../domain/proxy-paths.js";
+import { SESSION_COOKIE, proxyPaths } from "../../domain/proxy-paths.js";
 
 /** The cookie's name in the site file, before its `=<session secret>`. */
-const SESSION_MARK = "cf_session=";
+const SESSION_MARK = `${SESSION_COOKIE}=`;
 
 /** The .env keys a re-render must carry over from the host; their values never leave memory. */
 export const CARRIED_KEYS = ["OPENCLAW_GATEWAY_TOKEN", "ANTHROPIC_API_KEY"] as const;
