@@ -17,6 +17,7 @@ import type { UpgradeInput, UpgradeResult } from "./app/upgrade.js";
 import type { DestroyInput, DestroyResult } from "./app/destroy.js";
 import type { ReconcileInput, ReconcileResult } from "./app/reconcile.js";
 import type { PruneResult } from "./app/prune.js";
+import type { BackupEntry, BackupInput, BackupResult, PruneBackupsResult, RestoreInput, RestoreResult } from "./app/backup/index.js";
 
 export * from "./errors.js";
 export type { FleetEvent, EventSink, StepName } from "./app/events.js";
@@ -39,6 +40,7 @@ export type { UpgradeInput, UpgradeResult } from "./app/upgrade.js";
 export type { DestroyInput, DestroyResult } from "./app/destroy.js";
 export type { ReconcileInput, ReconcileResult, ReconcileFinding, HostScan } from "./app/reconcile.js";
 export type { PruneResult, PruneEntry, ExpiryAlert } from "./app/prune.js";
+export type { BackupEntry, BackupInput, BackupResult, PruneBackupsResult, RestoreInput, RestoreResult, BackupTickReport } from "./app/backup/index.js";
 
 export interface FleetOptions {
   /** Default: CLAWFLEET_DATABASE_URL, else SQLite under $XDG_STATE_HOME/clawfleet. */
@@ -82,6 +84,19 @@ export interface Fleet {
   reconcile(input?: ReconcileInput): Promise<ReconcileResult>;
   /** Destroys expired instances; announces each on `webhook` (default CLAWFLEET_ALERT_WEBHOOK). */
   prune(opts?: { dryRun?: boolean; webhook?: string }): Promise<PruneResult>;
+  /**
+   * Streams a tar of the instance's data volume into a new file under CLAWFLEET_BACKUP_DIR (age-
+   * encrypted to CLAWFLEET_BACKUP_RECIPIENT when set), checked by SHA-256 and recorded.
+   */
+  backup(input: BackupInput): Promise<BackupResult>;
+  backups: {
+    /** Newest first; `customerId` filters, `all` adds pruned and purged rows. */
+    list(opts?: { customerId?: string; all?: boolean; limit?: number }): Promise<BackupEntry[]>;
+    /** Applies each plan's `backups.keep`. */
+    prune(opts?: { dryRun?: boolean; plansFile?: string }): Promise<PruneBackupsResult>;
+  };
+  /** Verifies first; in place (rolled back when unhealthy) or, with `to`, into a new instance. */
+  restore(input: RestoreInput): Promise<RestoreResult>;
   /** Closes SSH connections and the database. */
   close(): Promise<void>;
 }
@@ -103,6 +118,7 @@ export async function createFleet(options: FleetOptions = {}): Promise<Fleet> {
     provision: async (input) => (await import("./app/provision.js")).provision(deps, input),
     health: healthMethods(deps),
     ...instanceMethods(deps, env),
+    ...backupMethods(deps),
     async close() {
       await connector.closeAll();
       await store.close();
@@ -121,6 +137,18 @@ function healthMethods(deps: Deps): FleetHealth {
   };
 }
 
+function backupMethods(deps: Deps): Pick<Fleet, "backup" | "backups" | "restore"> {
+  const mod = () => import("./app/backup/index.js");
+  return {
+    backup: async (input) => (await mod()).backupInstance(deps, input),
+    backups: {
+      list: async (opts) => (await mod()).listBackups(deps, opts),
+      prune: async (opts) => (await mod()).pruneBackups(deps, opts),
+    },
+    restore: async (input) => (await mod()).restoreBackup(deps, input),
+  };
+}
+
 async function sshConnector(env: NodeJS.ProcessEnv): Promise<Connector> {
   const { SshPool, connectSsh } = await import("./remote/index.js");
   const passphrase = env.CLAWFLEET_SSH_PASSPHRASE;
@@ -136,7 +164,7 @@ async function sshConnector(env: NodeJS.ProcessEnv): Promise<Connector> {
   };
 }
 
-function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts" | "provision" | "health" | "close"> {
+function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts" | "provision" | "health" | "close" | "backup" | "backups" | "restore"> {
   return {
     list: async (input) => (await import("./app/list.js")).listInstances(deps, input),
     status: async (id, opts) => (await import("./app/status.js")).instanceStatus(deps, id, opts),

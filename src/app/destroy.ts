@@ -15,6 +15,8 @@ export interface DestroyInput {
   keepData?: boolean;
   /** Why, for the Event (e.g. "expired"). */
   reason?: string;
+  /** Also delete the customer's backup files and rows; by default they are kept. */
+  purgeBackups?: boolean;
 }
 
 export interface DestroyResult {
@@ -23,6 +25,8 @@ export interface DestroyResult {
   removed: string[];
   keptData: boolean;
   freedSlot: number | null;
+  /** The customer's good backups left on the control machine, and how many were purged. */
+  backups: { kept: number; purged: number };
 }
 
 /**
@@ -77,7 +81,9 @@ async function destroyLeased(deps: Deps, row: InstanceRecord, host: HostRecord, 
     consecutiveFailures: 0,
   });
   await audit(deps, "instance.destroy", row.customerId, "ok", `${input.reason ? input.reason + "; " : ""}on ${host.name}, freed slot ${row.portSlot}${keepData ? ", kept volume cf-" + row.customerId + "-data" : ""}`);
-  return { customerId: row.customerId, host: host.name, removed, keptData: keepData, freedSlot: row.portSlot };
+  const { countKept, purgeBackups } = await import("./backup/catalog.js");
+  const backups = input.purgeBackups ? { kept: 0, purged: await purgeBackups(deps, row.customerId) } : { kept: await countKept(deps, row.customerId), purged: 0 };
+  return { customerId: row.customerId, host: host.name, removed, keptData: keepData, freedSlot: row.portSlot, backups };
 }
 
 function whatGoes(host: HostRecord, row: InstanceRecord, keepData: boolean): string[] {

@@ -21,14 +21,19 @@ export type StepName =
   | "reconcile"
   | "prune"
   | "alert"
-  | "report";
+  | "report"
+  | "backup"
+  | "verify"
+  | "restore";
 
 export type FleetEvent =
   | { type: "step-start"; step: StepName; host?: string; customerId?: string; at: number }
   | { type: "step-done"; step: StepName; host?: string; customerId?: string; at: number; durationMs: number; detail?: string }
   | { type: "step-fail"; step: StepName; host?: string; customerId?: string; at: number; durationMs: number; detail: string }
   | { type: "warn"; message: string; host?: string; customerId?: string; at: number }
-  | { type: "remote-line"; host: string; stream: "stdout" | "stderr"; line: string; at: number };
+  | { type: "remote-line"; host: string; stream: "stdout" | "stderr"; line: string; at: number }
+  /** Bytes moved so far by a long transfer (backup, restore), at most a few times a second. */
+  | { type: "progress"; step: StepName; host?: string; customerId?: string; bytes: number; at: number };
 
 export type EventSink = (event: FleetEvent) => void;
 

@@ -1,7 +1,7 @@
 import type { Deps } from "./ports.js";
 
-/** "expired" comes from the daily expiry prune (src/app/prune.ts), sent through the same sink. */
-export type AlertKind = "quarantine" | "recovered" | "host-down" | "host-back" | "report" | "expired";
+/** "expired" comes from the daily expiry prune (src/app/prune.ts), "backup-*" from the daemon's backup tick (src/app/backup/schedule.ts); both use the same sink. */
+export type AlertKind = "quarantine" | "recovered" | "host-down" | "host-back" | "report" | "expired" | "backup-failed" | "backup-recovered";
 
 /**
  * What a webhook receives, as JSON. It carries ids, host names and reasons only: never a token,

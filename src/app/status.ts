@@ -7,6 +7,7 @@ import { publicUrl } from "../domain/subdomain.js";
 import type { SiteState } from "../remote/commands/ingress.js";
 import { configState, connect, inspectInstance, mainContainer, messageOf, mustGetInstance, type ConfigState } from "./instance-lookup.js";
 import type { Deps } from "./ports.js";
+import { backupSummary, type BackupSummary } from "./backup/summary.js";
 
 export interface LiveView {
   reachable: boolean;
@@ -55,6 +56,8 @@ export interface StatusResult {
     /** Its site file is on the host and the proxy runs; null when the host could not be asked. */
     live: boolean | null;
   };
+  /** The last good backup and its age, and whether the plan's schedule is behind. */
+  backup: BackupSummary;
   config: {
     /** The container's config-hash label against the DB's. */
     state: ConfigState;
@@ -73,6 +76,7 @@ export async function instanceStatus(deps: Deps, customerId: string, opts: { pla
   const live = await liveView(deps, host, row);
   const { desired, plans, problem } = await tryDesired(deps, host, row, opts.plansFile);
   const ingress = plans?.ingress ?? null;
+  const backup = await backupSummary(deps, row, plans);
   const iso = (d: Date | null) => d?.toISOString() ?? null;
   return {
     customerId: row.customerId,
@@ -98,6 +102,7 @@ export async function instanceStatus(deps: Deps, customerId: string, opts: { pla
     site: ingress && row.subdomain
       ? { subdomain: row.subdomain, publicUrl: publicUrl(row.subdomain, ingress.domain), live: live.view.site ? live.view.site.site === "present" && live.view.site.proxy === "running" : null }
       : null,
+    backup,
     config: {
       state: live.config,
       recorded: row.configHash,

@@ -2,6 +2,7 @@ import pc from "picocolors";
 import type { HealthHistory } from "../app/health-history.js";
 import { reportLine, type FleetReport } from "../app/health-report.js";
 import type { SweepReport } from "../app/health-types.js";
+import type { BackupTickReport } from "../app/backup/index.js";
 import { formatMs } from "./output.js";
 import { table } from "./table.js";
 
@@ -50,4 +51,10 @@ export function humanReport(r: FleetReport): string {
   if (r.quarantined.length) lines.push(`quarantined: ${r.quarantined.join(", ")}`);
   for (const h of r.hostsDown) lines.push(`host ${h.name} down since ${h.since}${h.reason ? `: ${h.reason}` : ""}`);
   return lines.join("\n");
+}
+
+/** One line per daemon backup tick that had due backups. */
+export function backupTickLine(r: BackupTickReport): string {
+  const failed = r.runs.filter((x) => !x.ok).map((x) => `${x.customerId} (${x.error})`);
+  return `${r.at} backups: ${r.due} due, ${r.ok} ok, ${r.failed} failed${failed.length ? ": " + failed.join("; ") : ""}`;
 }

@@ -48,6 +48,7 @@ export function humanStatus(s: StatusResult): string {
     const live = s.site.live === null ? pc.dim("unknown (host unreachable)") : s.site.live ? pc.green("live") : pc.red(`NOT live (site file ${s.live.site?.site}, proxy ${s.live.site?.proxy}): \`clawfleet reconcile --fix\` restores it`);
     lines.push(`  site: ${s.site.publicUrl} ${live}`);
   }
+  lines.push(`  backup: ${backupLine(s.backup)}`);
   const cfg = s.config;
   const state = cfg.state === "in-sync" ? pc.green("in sync") : cfg.state === "drifted" ? pc.red("DRIFTED") : pc.dim("unknown");
   lines.push(`  config: ${state} (DB ${short(cfg.recorded)}, host ${short(cfg.live)})${cfg.outdated ? pc.yellow(`; plans/templates changed since (${short(cfg.desired)}): \`clawfleet upgrade ${s.customerId}\` applies them`) : ""}`);
@@ -89,4 +90,11 @@ function colorStatus(s: string): string {
 
 function short(hash: string | null): string {
   return hash ? hash.slice(0, 12) : "none";
+}
+
+function backupLine(b: StatusResult["backup"]): string {
+  const schedule = b.schedule && b.schedule !== "none" ? `${b.schedule}; ` : "";
+  const last = b.last ? `last ${b.last.at.replace(/\.\d+Z$/, "Z")} (${formatAge(b.last.ageSec)} ago, ${b.last.id})` : "none yet";
+  const failed = b.lastFailure ? pc.red(`; the latest attempt failed: ${b.lastFailure.detail ?? "unknown"}`) : "";
+  return `${schedule}${last}${b.overdue ? pc.red(" OVERDUE") : ""}${failed}`;
 }

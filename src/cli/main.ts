@@ -8,6 +8,7 @@ import { registerHealth } from "./commands/health.js";
 import { registerInstances } from "./commands/instances.js";
 import { registerLifecycle } from "./commands/lifecycle.js";
 import { registerReconcile } from "./commands/reconcile.js";
+import { registerBackup } from "./commands/backup.js";
 
 /** Runs one command action with the shared output and error handling; returns the exit status. */
 export type Runner = (json: boolean, action: (out: Output) => Promise<number | void>) => Promise<void>;
@@ -35,6 +36,7 @@ export async function main(argv: string[]): Promise<number> {
   registerInstances(program, run);
   registerLifecycle(program, run);
   registerReconcile(program, run);
+  registerBackup(program, run);
 
   try {
     await program.parseAsync(argv);

@@ -37,6 +37,8 @@ function renderEvent(e: FleetEvent, err: (s: string) => void): void {
       return err(`${pc.red("✗")} ${e.step.padEnd(12)} ${pc.dim(formatMs(e.durationMs))}${where} ${e.detail}`);
     case "warn":
       return err(pc.yellow("warning: ") + e.message + where);
+    case "progress":
+      return err(pc.dim(`  ${e.step} ${formatBytes(e.bytes)}${e.customerId ? " " + e.customerId : ""}`));
     case "remote-line":
       // Remote chatter only on request; failures carry their own log tail.
       if (process.env.CLAWFLEET_VERBOSE) err(pc.dim(`  ${e.host}| ${e.line}`));
@@ -46,4 +48,13 @@ function renderEvent(e: FleetEvent, err: (s: string) => void): void {
 
 export function formatMs(ms: number): string {
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) (v /= 1024), i++;
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }

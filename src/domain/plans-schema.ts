@@ -80,6 +80,12 @@ const defaults = z.strictObject({
 
 const memory = size.refine((s) => (parseSize(s) ?? 0) >= 6 * 1024 ** 2, { error: "must be at least 6m (Docker's minimum)" });
 
+const schedule = z.enum(["none", "daily", "weekly"], { error: 'expected "daily", "weekly" or "none"' });
+// The short form `backups: daily` is the schedule with the default keep.
+const backups = z.union([schedule, z.strictObject({ schedule, keep: wholeNumber(1, 10_000).optional() })], {
+  error: 'expected "daily", "weekly", "none" or { schedule: daily|weekly|none, keep: N }',
+});
+
 const plan = z.strictObject({
   ...overridable,
   memory,
@@ -87,7 +93,7 @@ const plan = z.strictObject({
   pids: wholeNumber(16, 1_000_000),
   dedicatedHost: z.boolean({ error: "expected true or false" }),
   expiresAfter: duration.optional(),
-  backups: z.enum(["none", "daily", "weekly"]).optional(),
+  backups: backups.optional(),
 });
 
 const health = z.strictObject({

@@ -44,12 +44,21 @@ export interface PlanSpec {
   pids: number;
   dedicatedHost: boolean;
   expiresAfterMs: number | null;
-  backups: "none" | "daily" | "weekly";
+  backups: BackupPolicy;
   logs: { maxSize: string; maxFile: number };
   templates: PlanTemplates;
   /** Publish the slot's CDP range (base+9 … base+108). Off by default: the range stays reserved, unpublished. */
   cdpPorts: boolean;
 }
+
+/** How often the daemon backs an instance up, and how many scheduled backups `backups prune` keeps. */
+export interface BackupPolicy {
+  schedule: "none" | "daily" | "weekly";
+  keep: number;
+}
+
+/** Backups kept per instance when a plan does not say. */
+export const DEFAULT_BACKUP_KEEP = 7;
 
 /** Settings of the health policy state machine and the daemon's schedule. */
 export interface HealthPolicyConfig {
@@ -196,9 +205,15 @@ function resolvePlan(name: string, p: RawPlan, raw: PlansFile): PlanSpec {
     pids: p.pids,
     dedicatedHost: p.dedicatedHost,
     expiresAfterMs: p.expiresAfter ? ms(p.expiresAfter) : null,
-    backups: p.backups ?? "none",
+    backups: backupPolicy(p.backups),
     logs,
     templates,
     cdpPorts: p.cdpPorts ?? d.cdpPorts ?? false,
   };
+}
+
+function backupPolicy(raw: RawPlan["backups"]): BackupPolicy {
+  if (raw === undefined) return { schedule: "none", keep: DEFAULT_BACKUP_KEEP };
+  if (typeof raw === "string") return { schedule: raw, keep: DEFAULT_BACKUP_KEEP };
+  return { schedule: raw.schedule, keep: raw.keep ?? DEFAULT_BACKUP_KEEP };
 }

@@ -22,9 +22,11 @@ export interface DaemonOptions {
   onReport?: (r: FleetReport) => void;
   /** A sweep tick came while the previous sweep still ran; it was skipped. */
   onSkip?: () => void;
-  onError?: (err: unknown, what: "sweep" | "report" | "prune" | "expire") => void;
+  onError?: (err: unknown, what: "sweep" | "report" | "prune" | "expire" | "backup") => void;
   /** Runs with the daily report, after history pruning: destroying expired instances (issue 6's prune). */
   expire?: () => Promise<unknown>;
+  /** Runs on the sweep schedule, never two at once and never holding up a sweep: the due backups. */
+  backups?: (signal: AbortSignal) => Promise<unknown>;
 }
 
 export interface HealthDaemon {
@@ -73,8 +75,16 @@ export function startHealthDaemon(deps: Deps, opts: DaemonOptions): HealthDaemon
     return daily;
   };
 
+  let backingUp: Promise<void> | null = null;
+  const backupNow = (): Promise<void> => {
+    if (backingUp || abort.signal.aborted || !opts.backups) return backingUp ?? Promise.resolve();
+    backingUp = opts.backups(abort.signal).then(() => undefined, (err) => opts.onError?.(err, "backup")).finally(() => (backingUp = null));
+    return backingUp;
+  };
+
   const jobs: Job[] = [scheduleJob(opts.every, "clawfleet-health-sweep", sweepNow), scheduleJob(opts.daily, "clawfleet-health-report", reportAndPrune)];
-  if (opts.sweepAtStart !== false) void sweepNow();
+  if (opts.backups) jobs.push(scheduleJob(opts.every, "clawfleet-backups", backupNow));
+  if (opts.sweepAtStart !== false) void sweepNow().then(() => backupNow());
   const firstPrune = prune();
 
   let stopping: Promise<void> | null = null;
@@ -86,7 +96,7 @@ export function startHealthDaemon(deps: Deps, opts: DaemonOptions): HealthDaemon
       stopping ??= (async () => {
         for (const j of jobs) j.stop();
         abort.abort(new Error("the health daemon is stopping"));
-        await Promise.allSettled([sweeping, daily, firstPrune]);
+        await Promise.allSettled([sweeping, daily, firstPrune, backingUp]);
         markStopped();
       })();
       return stopping;

@@ -8,6 +8,7 @@ import type { PruneResult } from "../app/prune.js";
 import { defaultPlansFile, loadPlans } from "../domain/plans.js";
 import { startHealthDaemon, type DaemonOptions, type HealthDaemon } from "./daemon.js";
 import { checkCron } from "./scheduler.js";
+import type { BackupTickReport } from "../app/backup/index.js";
 import { parseWebhookUrl, redactWebhook, webhookSink, type WebhookOptions } from "./webhook.js";
 
 export interface AlertOptions {
@@ -21,7 +22,15 @@ export interface AlertOptions {
 
 export type HealthCheckOptions = Omit<SweepOptions, "owner" | "alerts"> & AlertOptions;
 
-export interface HealthDaemonOptions extends AlertOptions, Omit<DaemonOptions, "every" | "daily" | "retentionMs" | "alerts" | "expire"> {
+export interface HealthDaemonOptions extends AlertOptions, Omit<DaemonOptions, "every" | "daily" | "retentionMs" | "alerts" | "expire" | "backups"> {
+  /** Run the plans' scheduled backups (plans.yaml `backups:`). Default true. */
+  backups?: boolean;
+  /** Scheduled backups at once across the fleet. Default 2. */
+  backupConcurrency?: number;
+  /** After a failed scheduled backup, wait this long before the next try. Default 30 min. */
+  backupRetryAfterMs?: number;
+  /** Told what each backup tick did (only ticks with due backups). */
+  onBackups?: (r: BackupTickReport) => void;
   /** Destroy expired instances daily, as `clawfleet prune` does. Default true. */
   expire?: boolean;
   /** Told what the daily expiry prune did. */
@@ -75,7 +84,12 @@ export async function daemon(deps: Deps, opts: HealthDaemonOptions = {}): Promis
     // prune records its own Events; the sink only delivers the announcement.
     opts.onExpire?.(await pruneExpired(deps, { announce: (a) => sink.send(a) }));
   };
-  const d = startHealthDaemon(deps, { ...opts, every, daily, retentionMs: opts.retentionMs ?? plans.health.retentionMs, alerts: sink, expire });
+  const backups = opts.backups === false ? undefined : async (signal: AbortSignal) => {
+    const { runDueBackups } = await import("../app/backup/index.js");
+    const r = await runDueBackups(deps, { alerts: sink, concurrency: opts.backupConcurrency, retryAfterMs: opts.backupRetryAfterMs, plansFile: opts.sweep?.plansFile, signal });
+    if (r.due > 0) opts.onBackups?.(r);
+  };
+  const d = startHealthDaemon(deps, { ...opts, every, daily, retentionMs: opts.retentionMs ?? plans.health.retentionMs, alerts: sink, expire, backups });
   return {
     owner: d.owner,
     sweepNow: d.sweepNow,

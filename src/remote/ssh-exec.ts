@@ -33,7 +33,8 @@ export function runExec(client: Client, host: string, command: string, options: 
         return;
       }
       watchChannel(channel, host, options, resolve, reject);
-      if (stdin !== undefined) channel.end(stdin);
+      if (options.stdinStream) pipeStdin(options.stdinStream, channel);
+      else if (stdin !== undefined) channel.end(stdin);
       else channel.end();
     };
     try {
@@ -76,7 +77,8 @@ function watchChannel(
     closeAfterGrace(() => finish(options.signal?.reason));
   };
   let sawExit = false;
-  channel.on("data", out.push);
+  if (options.stdoutSink) sinkStdout(channel, options.stdoutSink);
+  else channel.on("data", out.push);
   channel.stderr.on("data", err.push);
   channel.on("exit", (c: number | null, sig?: string) => {
     sawExit = true;
@@ -113,6 +115,24 @@ function sendSignal(channel: ClientChannel, name: string): void {
   } else {
     channel.signal(name);
   }
+}
+
+/**
+ * Writes the channel's stdout to `sink`, pausing the channel (so its SSH window stops opening) while
+ * the sink is full. ssh2 emits "close" only after "end", so every byte has been handed over by then.
+ */
+function sinkStdout(channel: ClientChannel, sink: NodeJS.WritableStream): void {
+  channel.on("data", (data: Buffer) => {
+    if (!sink.write(data)) {
+      channel.pause();
+      sink.once("drain", () => channel.resume());
+    }
+  });
+}
+
+function pipeStdin(source: NodeJS.ReadableStream, channel: ClientChannel): void {
+  source.on("error", () => channel.end());
+  source.pipe(channel);
 }
 
 function collect(onChunk?: (chunk: string) => void, streamOnly = false) {

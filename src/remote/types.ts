@@ -18,6 +18,13 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Only stream to onStdout/onStderr; the result's stdout/stderr stay empty (for endless follows). */
   streamOnly?: boolean;
+  /**
+   * Binary stdout: every byte goes to this stream, with backpressure (a slow sink slows the remote
+   * writer); the result's stdout stays empty and the exec resolves only after the last byte is written.
+   */
+  stdoutSink?: NodeJS.WritableStream;
+  /** Binary stdin, piped in and then EOF (instead of `stdin`). An error in it ends the channel. */
+  stdinStream?: NodeJS.ReadableStream;
 }
 
 /** A non-zero exit is data, not an exception. */

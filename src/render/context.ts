@@ -89,7 +89,7 @@ export function publicView(ctx: InstanceContext, configHash: string) {
     cpus: s.cpus,
     pids: s.pids,
     dedicatedHost: s.dedicatedHost,
-    backups: s.backups,
+    backups: s.backups.schedule,
     expiresAfter: s.expiresAfterMs === null ? null : `${toSeconds(s.expiresAfterMs)}s`,
     healthcheck: {
       test: hc.test,
@@ -124,7 +124,9 @@ export function computeConfigHash(ctx: InstanceContext, templateSources: Record<
     v: 1,
     customerId: ctx.customerId,
     plan: ctx.plan,
-    planSpec: ctx.planSpec,
+    // Only the schedule reaches the host (a label); `keep` is the control machine's business, and
+    // hashing the schedule as the string it used to be keeps existing instances in sync.
+    planSpec: { ...ctx.planSpec, backups: ctx.planSpec.backups.schedule },
     image: ctx.image,
     ports: ctx.ports,
     instanceDir: ctx.instanceDir,

@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { InputError } from "../errors.js";
 import { defaultDatabaseUrl } from "../paths.js";
+import { backupRepo } from "./backup-repo.js";
 import { eventRepo } from "./event-repo.js";
 import { healthRepo } from "./health-repo.js";
 import { hostRepo } from "./host-repo.js";
@@ -21,6 +22,7 @@ export async function openStore(url = process.env.CLAWFLEET_DATABASE_URL || defa
     events: eventRepo(db),
     healthChecks: healthRepo(db),
     leases: leaseRepo(db),
+    backups: backupRepo(db),
     close: () => db.$disconnect(),
   };
 }

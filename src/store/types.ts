@@ -1,3 +1,4 @@
+import type { BackupRepo } from "./backup-types.js";
 import type { HealthRepo, LeaseRepo } from "./health-types.js";
 
 /** Rows as the app layer sees them. Secrets never appear here: only hashes and fingerprints. */
@@ -118,5 +119,6 @@ export interface Store {
   events: EventRepo;
   healthChecks: HealthRepo;
   leases: LeaseRepo;
+  backups: BackupRepo;
   close(): Promise<void>;
 }

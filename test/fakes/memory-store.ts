@@ -1,9 +1,10 @@
 import { ConflictError, NotFoundError } from "../../src/errors.js";
 import type { EventRecord, HostRecord, InstanceRecord, Store } from "../../src/store/types.js";
+import { memoryBackups } from "./memory-backups.js";
 import { memoryHealth } from "./memory-health.js";
 
 /** An in-memory Store with the same rules as the Prisma one, for fast app unit tests. */
-export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<string, InstanceRecord>; checks: ReturnType<typeof memoryHealth>["checks"] } {
+export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<string, InstanceRecord>; checks: ReturnType<typeof memoryHealth>["checks"]; backupRows: ReturnType<typeof memoryBackups>["backupRows"] } {
   const hosts = new Map<string, HostRecord>();
   const rows = new Map<string, InstanceRecord>();
   const eventsLog: EventRecord[] = [];
@@ -22,6 +23,7 @@ export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<str
     return r;
   };
   const health = memoryHealth(hosts, rows, eventsLog);
+  const backups = memoryBackups(rows);
   return {
     kind: "sqlite",
     eventsLog,
@@ -29,6 +31,8 @@ export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<str
     checks: health.checks,
     healthChecks: health.healthChecks,
     leases: health.leases,
+    backups: backups.backups,
+    backupRows: backups.backupRows,
     hosts: {
       async create(h) {
         if (hosts.has(h.name)) throw new ConflictError(`a host named ${h.name} already exists`);

@@ -52,4 +52,21 @@ describe("store on PostgreSQL", () => {
       await Promise.all([a.close(), b.close()]);
     }
   });
+
+  it("round-trips a backup past 2^31 bytes and finds it as the customer's latest", async (ctx) => {
+    if (!available) return ctx.skip();
+    const s: Store = await openStore(url);
+    try {
+      const host = await s.hosts.create({ name: "pg2", address: "10.0.0.10", port: 22, user: "ops", identityFile: null, hostKey: "SHA256:x", remoteRoot: "/opt/clawfleet", shared: true, capacityMb: null, dockerOk: true });
+      const inst = await s.instances.claim({ customerId: "bk1", hostId: host.id, plan: "free", image: "img:1", dedicated: false, leaseOwner: "t", leaseMs: 60_000, now: new Date() });
+      const b = await s.backups.create({ instanceId: inst.id, customerId: "bk1", hostName: "pg2", plan: "free", trigger: "manual", retention: "plan", path: "/b/bk1.tar.zst", encrypted: false, recipient: null, at: new Date() });
+      expect(b.status).toBe("running");
+      expect(await s.backups.update(b.id, { status: "ok", finishedAt: new Date(), bytes: 3_000_000_000 })).toMatchObject({ status: "ok", bytes: 3_000_000_000 });
+      const latest = (await s.backups.latest(["bk1"])).get("bk1");
+      expect(latest?.lastOk).toMatchObject({ id: b.id, bytes: 3_000_000_000 });
+      expect(latest?.lastAttempt?.id).toBe(b.id);
+    } finally {
+      await s.close();
+    }
+  });
 });

@@ -67,6 +67,9 @@ export function registerHealth(program: Command, run: Runner): void {
     .option("--daily <cron>", 'report and prune schedule (default: plans.yaml health.reportSchedule, "0 6 * * *")')
     .option("--retention <duration>", "keep health history this long (default: plans.yaml health.retention, 30d)", durationOption("--retention"))
     .option("--no-expire", "do not destroy expired instances with the daily report (as `clawfleet prune` would)")
+    .option("--no-backups", "do not run the plans' scheduled backups")
+    .option("--backup-concurrency <n>", "scheduled backups at once across the fleet (default 2)", intOption("--backup-concurrency"))
+    .option("--backup-retry <duration>", "after a failed scheduled backup, wait this long before trying again (default 30m)", durationOption("--backup-retry"))
     .option("--json", "print one JSON line per sweep and report (NDJSON)")
     .action((o) => run(o.json, (out) => runDaemon(out, o)));
 }
@@ -117,6 +120,10 @@ async function runDaemon(out: Output, o: Record<string, any>): Promise<number> {
       onReport: (r) => (out.json ? line({ type: "report", ...r }) : line(view.humanReport(r))),
       expire: o.expire !== false,
       onExpire: (r) => (out.json ? line({ type: "expire", ...r }) : r.expired.length > 0 && line(`expired instances: ${r.expired.map((e) => `${e.customerId} ${e.outcome}`).join(", ")}`)),
+      backups: o.backups !== false,
+      backupConcurrency: o.backupConcurrency,
+      backupRetryAfterMs: o.backupRetry,
+      onBackups: (r) => (out.json ? line({ type: "backups", ...r }) : line(view.backupTickLine(r))),
       onSkip: () => out.warn("a sweep was due while the previous one still ran; skipped it"),
       onError: (err, what) => out.warn(`${what} failed: ${err instanceof Error ? err.message : String(err)}`),
     });
@@ -145,7 +152,8 @@ function line(doc: unknown): void {
 function daemonEvents(out: Output): (e: FleetEvent) => void {
   return (e) => {
     if (e.type === "step-start") return;
-    if ((e.type === "step-done" || e.type === "step-fail") && e.step === "sweep" && !process.env.CLAWFLEET_VERBOSE) return;
+    if ((e.type === "step-done" || e.type === "step-fail") && (e.step === "sweep" || e.step === "connect") && !process.env.CLAWFLEET_VERBOSE) return;
+    if (e.type === "progress" && !process.env.CLAWFLEET_VERBOSE) return;
     out.onEvent(e);
   };
 }

@@ -76,12 +76,14 @@ export function registerLifecycle(program: Command, run: Runner): void {
     .description("Remove the instance's containers, network, files and data volume; frees its port slot")
     .option("--force", "really do it (without it: exit 2 and a list of what would be removed)")
     .option("--keep-data", "keep the data volume cf-<id>-data")
+    .option("--purge-backups", "also delete the customer's backups (by default they are kept)")
     .option("--json", "print one JSON document")
     .action((id: string, o) =>
       run(o.json, (out) =>
         withFleet(out, async (fleet) => {
-          const r = await fleet.destroy({ customerId: id, force: Boolean(o.force), keepData: Boolean(o.keepData) });
-          out.result(r, () => [`${pc.green("✓")} destroyed ${r.customerId} on ${r.host}; removed:`, ...r.removed.map((x) => `  ${x}`), ...(r.keptData ? [`  (kept volume cf-${r.customerId}-data)`] : [])].join("\n"));
+          const r = await fleet.destroy({ customerId: id, force: Boolean(o.force), keepData: Boolean(o.keepData), purgeBackups: Boolean(o.purgeBackups) });
+          const backups = r.backups.purged > 0 ? `  purged ${r.backups.purged} backup(s)` : r.backups.kept > 0 ? `  kept ${r.backups.kept} backup(s): \`clawfleet backups list ${r.customerId}\` (delete them with destroy --purge-backups)` : "";
+          out.result(r, () => [`${pc.green("✓")} destroyed ${r.customerId} on ${r.host}; removed:`, ...r.removed.map((x) => `  ${x}`), ...(r.keptData ? [`  (kept volume cf-${r.customerId}-data)`] : []), ...(backups ? [backups] : [])].join("\n"));
         }),
       ),
     );

@@ -14,7 +14,7 @@ export const EXIT_UNHEALTHY = 1;
 const LOCK_WAIT_S = 60;
 
 /** Takes provision.sh's per-instance flock, so lifecycle changes never overlap a provision run. */
-function lockLines(dir: string): string[] {
+export function lockLines(dir: string): string[] {
   return [
     `exec 9>>${shq(dir + "/.lock")}`,
     `if command -v flock >/dev/null 2>&1 && ! flock -w ${LOCK_WAIT_S} 9; then echo 'another clawfleet run holds the instance lock' >&2; exit ${EXIT_LOCKED}; fi`,

@@ -19,7 +19,7 @@ describe("health report, history and pruning", () => {
     expect(r.hostsDown.map((h) => h.name)).toEqual(["h2"]);
     expect(f.alerts.at(-1)).toMatchObject({ kind: "report", customerId: null, host: null, reason: reportLine(r) });
     expect(f.store.eventsLog.slice(-2).map((e) => [e.action, e.target])).toEqual([["health.report", "fleet"], ["health.alert.report", "fleet"]]);
-    expect(reportLine(r)).toBe("4 instances: 2 healthy, 1 unhealthy, 0 quarantined, 1 stopped; 1 restart(s), 0 quarantine(s) in the last 1d; hosts down: h2");
+    expect(reportLine(r)).toBe("4 instances: 2 healthy, 1 unhealthy, 0 quarantined, 1 stopped; 1 restart(s), 0 quarantine(s) in the last 1d; hosts down: h2; backups overdue: 0");
   });
 
   it("keeps history per instance, newest first, and prunes what is older than the retention", async () => {

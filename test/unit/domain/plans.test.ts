@@ -18,7 +18,7 @@ describe("plans.yaml", () => {
     const free = getPlan(plans, "free");
     expect(free).toMatchObject({
       name: "free", memory: "512m", memoryBytes: 512 * 1024 ** 2, cpus: 0.5, pids: 128, dedicatedHost: false,
-      expiresAfterMs: 7 * 86_400_000, backups: "none", healthTimeoutMs: 90_000, dataPath: "/home/node/.openclaw",
+      expiresAfterMs: 7 * 86_400_000, backups: { schedule: "none", keep: 7 }, healthTimeoutMs: 90_000, dataPath: "/home/node/.openclaw",
       basePort: 18800, portStep: 120, logs: { maxSize: "10m", maxFile: 3 },
       templates: { compose: "compose/free.yml.hbs", env: "env.hbs", provisionSh: "provision.sh.hbs" },
     });
@@ -26,7 +26,7 @@ describe("plans.yaml", () => {
     expect(free.healthcheck).toEqual({
       test: ["CMD-SHELL", expect.stringContaining("/healthz")], intervalMs: 5000, timeoutMs: 3000, retries: 3, startPeriodMs: 10_000,
     });
-    expect(getPlan(plans, "enterprise")).toMatchObject({ memoryBytes: 4 * 1024 ** 3, backups: "daily", expiresAfterMs: null });
+    expect(getPlan(plans, "enterprise")).toMatchObject({ memoryBytes: 4 * 1024 ** 3, backups: { schedule: "daily", keep: 7 }, expiresAfterMs: null });
     expect(plans.health).toEqual({
       failureThreshold: 3, maxRestarts: 3, restartWindowMs: 3_600_000, backoffInitialMs: 60_000, backoffMaxMs: 1_800_000,
       retentionMs: 30 * 86_400_000, sweepSchedule: "*/5 * * * *", reportSchedule: "0 6 * * *",
@@ -86,6 +86,14 @@ describe("plans.yaml", () => {
     const all = parsePlansOrThrow(edit("  basePort: 18800", "  cdpPorts: true\n  basePort: 18800").replace("pids: 128,", "pids: 128, cdpPorts: false,"));
     expect(Object.values(all.plans).map((p) => p.cdpPorts)).toEqual([false, true, true]);
     expect(errorsOf(edit("pids: 256,", "pids: 256, cdpPorts: yes please,"))).toEqual(["plans.pro.cdpPorts: expected true or false"]);
+  });
+
+  it("takes backups as a schedule or as { schedule, keep }, and names the fix when wrong", () => {
+    const long = parsePlansOrThrow(edit("backups: daily }", "backups: { schedule: weekly, keep: 3 } }"));
+    expect(getPlan(long, "enterprise").backups).toEqual({ schedule: "weekly", keep: 3 });
+    expect(getPlan(long, "pro").backups).toEqual({ schedule: "none", keep: 7 });
+    expect(errorsOf(edit("backups: daily }", "backups: hourly }"))[0]).toMatch(/^plans\.enterprise\.backups: expected "daily", "weekly", "none" or \{ schedule/);
+    expect(errorsOf(edit("backups: daily }", "backups: { schedule: daily, keep: 0 } }"))[0]).toMatch(/^plans\.enterprise\.backups/);
   });
 
   it("getPlan names --plan and the known plans", () => {
