@@ -164,6 +164,7 @@ describeSandbox("backups and restore (real sshd + Docker)", () => {
   });
 
   it("a full backup disk removes the partial file, records a failure and leaves the instance running", async () => {
+    writeData("bk-a", "dd if=/dev/urandom of=filler bs=1024 count=1024 2>/dev/null");
     const small = path.join(tmp, "small");
     execFileSync("mkdir", ["-p", small]);
     try {
@@ -183,6 +184,7 @@ describeSandbox("backups and restore (real sshd + Docker)", () => {
       expect(rows[0]!.detail).toMatch(/disk is full/);
     } finally {
       execFileSync("umount", [small]);
+      writeData("bk-a", "rm -f filler");
     }
   });
 

@@ -55,17 +55,19 @@ export function backupCommand(root: string, customerId: string, o: BackupScriptO
     ...preamble(root, customerId),
     `spool="$dir/.backup-${o.backupId}.tar"; paused=0; guard=; paused_ms=0; pause=${o.pause ? 1 : 0}`,
     `src="$cid":${shq(o.dataPath.replace(/\/+$/, "") + "/.")}`,
-    'cleanup() { if [ "$paused" = 1 ]; then docker unpause "$cid" >/dev/null 2>&1 || true; fi; if [ -n "$guard" ]; then kill "$guard" 2>/dev/null || true; fi; rm -f "$spool" "$spool.rc" "$spool.fifo" "$spool.sha"; }',
+    'cleanup() { if [ "$paused" = 1 ]; then docker unpause "$cid" >/dev/null 2>&1 || true; fi; if [ -n "$guard" ]; then kill -- "-$guard" 2>/dev/null || true; fi; rm -f "$spool" "$spool.rc" "$spool.fifo" "$spool.sha"; }',
     "trap cleanup EXIT",
     "trap 'exit 143' TERM HUP INT PIPE",
     `if [ "$(docker inspect -f '{{.State.Running}}' "$cid")" = true ] && [ "$pause" = 1 ]; then`,
     // setsid: timeout(1) kills our whole process group, and the watchdog must outlive it.
-    `  setsid sh -c 'sleep "$1"; docker unpause "$2"' _ ${maxPause + 5} "$cid" >/dev/null 2>&1 </dev/null & guard=$!`,
+    // 9>&-: the watchdog must not hold the instance lock after we exit.
+    `  setsid sh -c 'sleep "$1"; docker unpause "$2"' _ ${maxPause + 5} "$cid" >/dev/null 2>&1 </dev/null 9>&- & guard=$!`,
     "  t0=$(date +%s%N)",
     '  docker pause "$cid" >/dev/null && paused=1',
     `  rc=0; timeout ${maxPause} docker cp "$src" - >"$spool" || rc=$?`,
     '  docker unpause "$cid" >/dev/null && paused=0',
-    '  kill "$guard" 2>/dev/null || true; guard=',
+    // The watchdog leads its own process group (setsid): this ends its sleep too.
+    '  kill -- "-$guard" 2>/dev/null || true; guard=',
     "  paused_ms=$(( ($(date +%s%N) - t0) / 1000000 ))",
     `  if [ "$rc" = 124 ]; then echo "copying the data took longer than the ${maxPause}s pause limit; the instance was unpaused" >&2; exit ${BACKUP_EXIT.pauseExceeded}; fi`,
     `  if [ "$rc" != 0 ]; then echo "docker cp of the data failed (exit $rc)$(df -P "$dir" | awk 'NR == 2 && $4 < 10240 { print "; the host disk is full" }')" >&2; exit ${BACKUP_EXIT.copyFailed}; fi`,

@@ -23,7 +23,8 @@ describe("backup remote commands", () => {
     expect(script).toContain('timeout 30 docker cp "$src" - >"$spool"');
     // The unpause precedes the stream: the pause never waits for the network.
     expect(script.indexOf('docker unpause "$cid" >/dev/null && paused=0')).toBeLessThan(script.indexOf('cat "$spool"'));
-    expect(script).toMatch(/setsid sh -c 'sleep "\$1"; docker unpause "\$2"' _ 35 "\$cid"/);
+    expect(script).toMatch(/setsid sh -c 'sleep "\$1"; docker unpause "\$2"' _ 35 "\$cid" .* 9>&- & guard=\$!/);
+    expect(script).toContain('kill -- "-$guard"');
     expect(script).toContain("trap cleanup EXIT");
     expect(backupCommand("/srv/r", "acme", { ...opts, pause: false })).toContain("pause=0");
     execFileSync("sh", ["-n"], { input: script });
