@@ -14,6 +14,7 @@ bash scripts/sandbox start 1
 
 # The demo keeps its own database so it never touches a real inventory.
 export CLAWFLEET_DATABASE_URL="${CLAWFLEET_DATABASE_URL:-file:$sandbox_dir/demo.db}"
+export CLAWFLEET_BACKUP_DIR="${CLAWFLEET_BACKUP_DIR:-$sandbox_dir/demo-backups}"
 cf() { node "$root/bin/clawfleet.js" "$@"; }
 
 # The shipped plans plus an ingress section: Caddy's local CA (tls internal), there is no ACME here.
@@ -96,5 +97,14 @@ if [ -s "$result.login" ]; then
 else
   echo "(the login link was shown on the first run only; \`clawfleet rotate-token demo\` issues a new one)"
 fi
+
+step "Backing up demo's data volume (a consistent copy, checked by SHA-256) and restoring it"
+docker exec cf-demo sh -c 'echo "notes from $(date -u +%FT%TZ)" >/home/node/.openclaw/notes.txt'
+backup_id=$(cf backup demo --json | node -e 'console.log(JSON.parse(require("fs").readFileSync(0,"utf8").trim().split("\n").pop()).id)')
+cf backups list demo
+docker exec cf-demo sh -c 'echo "written after the backup" >/home/node/.openclaw/later.txt'
+cf restore demo --backup "$backup_id"
+printf 'after the restore, the volume holds: '; docker exec cf-demo ls /home/node/.openclaw | tr '\n' ' '; echo
+cf backups prune
 echo
 echo "Done. Try: CLAWFLEET_DATABASE_URL=$CLAWFLEET_DATABASE_URL node bin/clawfleet.js hosts list"
