@@ -20,7 +20,8 @@ export interface ExecOptions {
   streamOnly?: boolean;
   /**
    * Binary stdout: every byte goes to this stream, with backpressure (a slow sink slows the remote
-   * writer); the result's stdout stays empty and the exec resolves only after the last byte is written.
+   * writer); the result's stdout stays empty, and the exec resolves once the last byte has been
+   * handed to the sink (ending the sink and waiting for it is the caller's part).
    */
   stdoutSink?: NodeJS.WritableStream;
   /** Binary stdin, piped in and then EOF (instead of `stdin`). An error in it ends the channel. */

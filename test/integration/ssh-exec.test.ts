@@ -30,6 +30,34 @@ describeSandbox("SSH exec against the sandbox", () => {
     expect(chunks.join("")).toBe("héllo\n");
   });
 
+  it("streams binary stdout into a slow sink with backpressure, and binary stdin from a stream", async () => {
+    const { Readable, Writable } = await import("node:stream");
+    const { createHash } = await import("node:crypto");
+    const payload = randomBytes(8 * 1024 * 1024);
+    const hash = createHash("sha256").update(payload).digest("hex");
+    const sent = await conn.exec("sha256sum | cut -d ' ' -f 1", { stdinStream: Readable.from([payload.subarray(0, 1 << 20), payload.subarray(1 << 20)]) });
+    expect(sent.stdout.trim()).toBe(hash);
+    // The remote writes 8 MiB; the sink takes 1 MiB per 50 ms tick, so the channel must pause.
+    let buffered = 0;
+    let maxBuffered = 0;
+    const got: Buffer[] = [];
+    const sink = new Writable({
+      highWaterMark: 1 << 20,
+      write(chunk: Buffer, _e, cb) {
+        got.push(Buffer.from(chunk));
+        buffered += chunk.length;
+        maxBuffered = Math.max(maxBuffered, buffered);
+        setTimeout(() => ((buffered -= chunk.length), cb()), chunk.length >= 1 << 16 ? 5 : 0);
+      },
+    });
+    const back = await conn.exec("cat", { stdinStream: Readable.from([payload]), stdoutSink: sink });
+    expect(back).toMatchObject({ code: 0, stdout: "" });
+    // Every byte has been handed to the sink; ending it flushes what it still buffers.
+    await new Promise<void>((r) => sink.end(r));
+    expect(createHash("sha256").update(Buffer.concat(got)).digest("hex")).toBe(hash);
+    expect(maxBuffered).toBeLessThan(payload.length);
+  });
+
   it("passes secrets on stdin only: they never appear in any process's argv", async () => {
     const secret = `s3cret-${randomBytes(8).toString("hex")}`;
     const running = conn.exec("read -r token; sleep 1; printf %s \"$token\" | sha256sum", { stdin: `${secret}\n` });
