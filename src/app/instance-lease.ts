@@ -14,7 +14,7 @@ const OWNER = `${os.hostname()}:${process.pid}:lifecycle:${randomBytes(3).toStri
  * daemon never restarts an instance in the middle of a stop, an upgrade or a destroy, and two
  * lifecycle commands on one instance never interleave. A crashed holder's lease expires after `ttlMs`.
  */
-export async function withInstanceLease<T>(deps: Deps, row: InstanceRecord, action: string, ttlMs: number, fn: () => Promise<T>, statuses: InstanceStatus[] = LIVE_STATUSES): Promise<T> {
+export async function withInstanceLease<T>(deps: Deps, row: InstanceRecord, action: string, ttlMs: number, fn: () => Promise<T>, statuses: InstanceStatus[] = LIVE_STATUSES, opts: { renewEveryMs?: number } = {}): Promise<T> {
   const lease = await deps.store.leases.acquire({ customerId: row.customerId, owner: OWNER, ttlMs, now: deps.clock.now(), statuses });
   if (!lease) {
     const fresh = await deps.store.instances.get(row.customerId);
@@ -24,9 +24,14 @@ export async function withInstanceLease<T>(deps: Deps, row: InstanceRecord, acti
       "wait for the other operation (or health daemon restart) to finish, then run the command again",
     );
   }
+  // A heartbeat keeps a short lease alive for as long as the work runs, so a crash frees it soon.
+  const renew = opts.renewEveryMs
+    ? setInterval(() => void deps.store.leases.write(lease, { leaseUntil: new Date(deps.clock.now().getTime() + ttlMs) }).catch(() => false), opts.renewEveryMs)
+    : undefined;
   try {
     return await fn();
   } finally {
+    clearInterval(renew);
     await deps.store.leases.release(lease).catch(() => false);
   }
 }

@@ -46,6 +46,8 @@ export interface BackupResult {
 
 /** Ceiling of one backup's remote run; a lease outlives it. */
 const BACKUP_TIMEOUT_MS = 6 * 3_600_000;
+/** Backups and restores can run for hours: a short lease with a heartbeat, so a crash frees it within 90 s. */
+export const LEASE = { ttlMs: 90_000, renewEveryMs: 30_000 };
 const SETTLED = new Set(["healthy", "unhealthy", "quarantined", "stopped"]);
 
 /** Streams a tar of the instance's data volume into a new backup file and records it. */
@@ -55,7 +57,7 @@ export async function backupInstance(deps: Deps, input: BackupInput): Promise<Ba
   const spec = getPlan(await loadPlansFor(deps, input.plansFile), row.plan, "plan");
   const raw = deps.env.CLAWFLEET_BACKUP_RECIPIENT;
   const recipient = raw ? await checkRecipient(raw) : null;
-  return withInstanceLease(deps, row, "back up", BACKUP_TIMEOUT_MS + 60_000, () => backupLeased(deps, row, host, spec.dataPath, recipient, input));
+  return withInstanceLease(deps, row, "back up", LEASE.ttlMs, () => backupLeased(deps, row, host, spec.dataPath, recipient, input), undefined, { renewEveryMs: LEASE.renewEveryMs });
 }
 
 function fileName(customerId: string, at: Date, encrypted: boolean): string {

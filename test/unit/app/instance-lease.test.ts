@@ -37,3 +37,24 @@ describe("lifecycle commands take the instance lease the health daemon uses", ()
     expect((await f.store.instances.get("acme"))!.leaseOwner).toBeNull();
   });
 });
+
+describe("withInstanceLease's heartbeat", () => {
+  it("keeps renewing a short lease while the work runs, then frees it", async () => {
+    const { withInstanceLease } = await import("../../../src/app/instance-lease.js");
+    const f = await instanceFixture();
+    const row = await f.addInstance("acme");
+    let t = Date.parse("2026-12-02T12:00:00Z");
+    const deps = { ...f.deps, clock: { now: () => new Date(t) } };
+    const seen: number[] = [];
+    await withInstanceLease(deps, row, "back up", 1000, async () => {
+      for (let i = 0; i < 4; i++) {
+        t += 600;
+        await new Promise((r) => setTimeout(r, 30));
+        seen.push((await f.store.instances.get("acme"))!.leaseUntil!.getTime());
+      }
+    }, undefined, { renewEveryMs: 10 });
+    // Without the heartbeat the lease would have lapsed at start + 1 s; it follows the clock instead.
+    expect(seen[3]).toBeGreaterThan(Date.parse("2026-12-02T12:00:02Z"));
+    expect((await f.store.instances.get("acme"))!.leaseOwner).toBeNull();
+  });
+});
