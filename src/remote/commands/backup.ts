@@ -26,6 +26,15 @@ export interface BackupScriptOptions {
   maxPauseSec: number;
 }
 
+/** SHA-256 of stdin as bare hex: openssl is ~4× faster than coreutils' sha256sum (0.18 s vs 0.74 s per 200 MiB here). */
+const HASH_FN = "h256() { if command -v openssl >/dev/null 2>&1; then openssl dgst -sha256 -r | cut -d ' ' -f 1; else sha256sum | cut -d ' ' -f 1; fi; }";
+
+/**
+ * Re-blocks a stream into 1 MiB writes. tail and tee write 8 KiB at a time, and ssh2 then receives
+ * at half speed over a 50 ms link (10.5 s instead of 5.7 s per 200 MiB here; OpenSSH's client is not affected).
+ */
+const REBLOCK_FN = "reblock() { if dd --version 2>/dev/null | grep -q GNU; then dd bs=1M iflag=fullblock status=none; else cat; fi; }";
+
 const ids = (customerId: string) => `docker ps -aq --filter ${shq(`label=${LABEL_PROJECT}=${projectName(customerId)}`)}`;
 
 /** `create`: a missing container is created (with `cfc`) on its existing volume instead of refused. */
@@ -34,6 +43,7 @@ function preamble(root: string, customerId: string, create = false): string[] {
   return [
     "set -u",
     "umask 077",
+    HASH_FN,
     `dir=${shq(dir)}`,
     `if [ ! -f "$dir/docker-compose.yml" ]; then echo 'the instance files are missing on the host' >&2; exit ${EXIT_NO_FILES}; fi`,
     ...lockLines(dir),
@@ -53,9 +63,10 @@ export function backupCommand(root: string, customerId: string, o: BackupScriptO
   const maxPause = Math.max(1, Math.ceil(o.maxPauseSec));
   return [
     ...preamble(root, customerId),
-    `spool="$dir/.backup-${o.backupId}.tar"; paused=0; guard=; paused_ms=0; pause=${o.pause ? 1 : 0}`,
+    REBLOCK_FN,
+    `spool="$dir/.backup-${o.backupId}.tar"; paused=0; guard=; streamer=; paused_ms=0; pause=${o.pause ? 1 : 0}`,
     `src="$cid":${shq(o.dataPath.replace(/\/+$/, "") + "/.")}`,
-    'cleanup() { if [ "$paused" = 1 ]; then docker unpause "$cid" >/dev/null 2>&1 || true; fi; if [ -n "$guard" ]; then kill -- "-$guard" 2>/dev/null || true; fi; rm -f "$spool" "$spool.rc" "$spool.fifo" "$spool.sha"; }',
+    'cleanup() { if [ "$paused" = 1 ]; then docker unpause "$cid" >/dev/null 2>&1 || true; fi; for g in "$guard" "$streamer"; do if [ -n "$g" ]; then kill -- "-$g" 2>/dev/null || kill "$g" 2>/dev/null || true; fi; done; rm -f "$spool" "$spool.rc" "$spool.fifo" "$spool.sha"; }',
     "trap cleanup EXIT",
     "trap 'exit 143' TERM HUP INT PIPE",
     `if [ "$(docker inspect -f '{{.State.Running}}' "$cid")" = true ] && [ "$pause" = 1 ]; then`,
@@ -63,26 +74,31 @@ export function backupCommand(root: string, customerId: string, o: BackupScriptO
     // 9>&-: the watchdog must not hold the instance lock after we exit.
     `  setsid sh -c 'sleep "$1"; docker unpause "$2"' _ ${maxPause + 5} "$cid" >/dev/null 2>&1 </dev/null 9>&- & guard=$!`,
     "  t0=$(date +%s%N)",
+    '  : >"$spool"',
     '  docker pause "$cid" >/dev/null && paused=1',
-    `  rc=0; timeout ${maxPause} docker cp "$src" - >"$spool" || rc=$?`,
+    `  timeout ${maxPause} docker cp "$src" - >"$spool" & cp=$!`,
+    // GNU tail follows the spool while Docker writes it, so the network copy overlaps the pause.
+    '  if tail --version 2>/dev/null | grep -q GNU; then { tail -c +1 -s 0.05 --pid="$cp" -f "$spool" | reblock; } & streamer=$!; fi',
+    '  rc=0; wait "$cp" || rc=$?',
     '  docker unpause "$cid" >/dev/null && paused=0',
     // The watchdog leads its own process group (setsid): this ends its sleep too.
     '  kill -- "-$guard" 2>/dev/null || true; guard=',
     "  paused_ms=$(( ($(date +%s%N) - t0) / 1000000 ))",
     `  if [ "$rc" = 124 ]; then echo "copying the data took longer than the ${maxPause}s pause limit; the instance was unpaused" >&2; exit ${BACKUP_EXIT.pauseExceeded}; fi`,
     `  if [ "$rc" != 0 ]; then echo "docker cp of the data failed (exit $rc)$(df -P "$dir" | awk 'NR == 2 && $4 < 10240 { print "; the host disk is full" }')" >&2; exit ${BACKUP_EXIT.copyFailed}; fi`,
-    '  sha256sum <"$spool" >"$spool.sha" & hs=$!',
-    '  cat "$spool" || exit 141',
+    // The hash is of the finished spool, not of what tail sent: a short stream cannot match it.
+    '  h256 <"$spool" >"$spool.sha" & hs=$!',
+    '  if [ -n "$streamer" ]; then wait "$streamer" || exit 141; streamer=; else cat "$spool" || exit 141; fi',
     '  wait "$hs"',
     "else",
     // Stopped (or asked not to pause): stream straight from Docker, hashing on the way.
     '  mkfifo "$spool.fifo"',
-    '  sha256sum <"$spool.fifo" >"$spool.sha" & hs=$!',
-    '  { rc=0; docker cp "$src" - || rc=$?; echo "$rc" >"$spool.rc"; } | tee "$spool.fifo"',
+    '  h256 <"$spool.fifo" >"$spool.sha" & hs=$!',
+    '  { rc=0; docker cp "$src" - || rc=$?; echo "$rc" >"$spool.rc"; } | tee "$spool.fifo" | reblock',
     '  wait "$hs"',
     `  rc=$(cat "$spool.rc" 2>/dev/null || echo 1); if [ "$rc" != 0 ]; then echo "docker cp of the data failed (exit $rc)" >&2; exit ${BACKUP_EXIT.copyFailed}; fi`,
     "fi",
-    'echo "CLAWFLEET_BACKUP sha256=$(cut -d " " -f 1 <"$spool.sha") paused_ms=$paused_ms" >&2',
+    'echo "CLAWFLEET_BACKUP sha256=$(cat "$spool.sha") paused_ms=$paused_ms" >&2',
   ].join("\n");
 }
 
@@ -110,10 +126,11 @@ export function stageRestoreCommand(root: string, customerId: string, backupId: 
   return [
     "set -u",
     "umask 077",
+    HASH_FN,
     `staged=${shq(staged)}`,
     'trap \'rm -f "$staged.partial" "$staged.rc"\' EXIT',
     "trap 'exit 143' TERM HUP INT PIPE",
-    'sha=$( { tee "$staged.partial"; echo "$?" >"$staged.rc"; } | sha256sum | cut -d " " -f 1)',
+    'sha=$( { tee "$staged.partial"; echo "$?" >"$staged.rc"; } | h256)',
     `if [ "$(cat "$staged.rc")" != 0 ]; then echo "cannot write the backup to $staged$(df -P "$(dirname "$staged")" | awk 'NR == 2 && $4 < 10240 { print ": the host disk is full" }')" >&2; exit ${BACKUP_EXIT.copyFailed}; fi`,
     `if [ "$sha" != ${shq(sha256)} ]; then echo "the backup arrived damaged (SHA-256 $sha)" >&2; exit ${BACKUP_EXIT.checksum}; fi`,
     'mv "$staged.partial" "$staged"',
