@@ -205,7 +205,8 @@ describeSandbox("backups and restore (real sshd + Docker)", () => {
       expect(filesIn(dir)).toEqual([]);
       const rows = await withStore((s) => s.backups.list({ customerId: "bk-cut" }));
       expect(rows.map((b) => b.status)).toEqual(["failed"]);
-      expect(containerState("bk-cut").status).toBe("running");
+      // The host notices the cut on its next write and unpauses at once (the watchdog is the backstop).
+      await waitFor(() => containerState("bk-cut").status === "running", 5_000);
       await waitFor(() => !readdirSync(path.join(h.remoteRoot, "instances", "bk-cut")).some((f) => f.startsWith(".backup-")), 20_000);
     } finally {
       proxy.kill();

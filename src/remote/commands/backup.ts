@@ -78,7 +78,8 @@ export function backupCommand(root: string, customerId: string, o: BackupScriptO
     '  docker pause "$cid" >/dev/null && paused=1',
     `  timeout ${maxPause} docker cp "$src" - >"$spool" & cp=$!`,
     // GNU tail follows the spool while Docker writes it, so the network copy overlaps the pause.
-    '  if tail --version 2>/dev/null | grep -q GNU; then { tail -c +1 -s 0.05 --pid="$cp" -f "$spool" | reblock; } & streamer=$!; fi',
+    // If the stream dies (a cut connection), stop the copy at once so the pause ends now.
+    '  if tail --version 2>/dev/null | grep -q GNU; then { tail -c +1 -s 0.05 --pid="$cp" -f "$spool" | reblock || kill "$cp" 2>/dev/null; } & streamer=$!; fi',
     '  rc=0; wait "$cp" || rc=$?',
     '  docker unpause "$cid" >/dev/null && paused=0',
     // The watchdog leads its own process group (setsid): this ends its sleep too.
