@@ -110,8 +110,13 @@ function damaged(why: string): ClawfleetError {
 }
 
 export async function hashFile(file: string): Promise<{ bytes: number; sha256: string }> {
+  return hashStream(createReadStream(file, { highWaterMark: 1 << 20 }));
+}
+
+/** SHA-256 and length of a whole stream; its errors (a failed decryption) reject. */
+export async function hashStream(stream: NodeJS.ReadableStream): Promise<{ bytes: number; sha256: string }> {
   const h = hasher();
-  await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), h.stream, new PassThrough().resume());
+  await pipeline(stream, h.stream, new PassThrough().resume());
   return h.result();
 }
 

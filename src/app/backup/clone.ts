@@ -1,5 +1,3 @@
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { checkCustomerId } from "../../domain/ids.js";
 import { ClawfleetError, ConflictError } from "../../errors.js";
 import { destroyInstance } from "../destroy.js";
@@ -7,7 +5,7 @@ import { step } from "../events.js";
 import { messageOf } from "../instance-lookup.js";
 import type { Deps } from "../ports.js";
 import { provision, type ProvisionResult } from "../provision.js";
-import { ageDecrypt } from "./age.js";
+import { hashStream, openPlain } from "./archive.js";
 import { restoreInPlace, verifiedBackup } from "./restore.js";
 
 export interface CloneInput {
@@ -32,14 +30,13 @@ export async function cloneFromBackup(deps: Deps, input: CloneInput): Promise<Cl
   const { backup, identity } = await verifiedBackup(deps, input.backupId);
   if (identity !== null) {
     await step(deps.onEvent, "verify", { customerId: to, detail: () => "decrypts to the recorded SHA-256" }, async () => {
-      const plain = await ageDecrypt(createReadStream(backup.path), identity);
-      const h = createHash("sha256");
+      let sha256: string;
       try {
-        for await (const chunk of plain) h.update(chunk as Buffer);
+        ({ sha256 } = await hashStream(await openPlain(backup.path, identity)));
       } catch (err) {
         throw new ClawfleetError("FAILED", `refusing to restore backup ${backup.id}: it cannot be decrypted (${messageOf(err)})`, "nothing was changed");
       }
-      if (h.digest("hex") !== backup.plainSha256) throw new ClawfleetError("FAILED", `refusing to restore backup ${backup.id}: its plaintext does not match its SHA-256`, "nothing was changed");
+      if (sha256 !== backup.plainSha256) throw new ClawfleetError("FAILED", `refusing to restore backup ${backup.id}: its plaintext does not match its SHA-256`, "nothing was changed");
     });
   }
   const source = await deps.store.instances.get(backup.customerId);

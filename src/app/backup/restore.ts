@@ -27,8 +27,8 @@ export interface RestoreOutcome {
 }
 
 /** An ok backup row, its file present and matching its SHA-256; exit 3 for unknown ids. */
-export async function verifiedBackup(deps: Deps, backupId: string): Promise<{ backup: BackupRecord; identity: string | null }> {
-  const backup = await deps.store.backups.get(backupId);
+export async function verifiedBackup(deps: Deps, backupId: string, known?: BackupRecord | null): Promise<{ backup: BackupRecord; identity: string | null }> {
+  const backup = known === undefined ? await deps.store.backups.get(backupId) : known;
   if (!backup) throw new NotFoundError(`no backup ${backupId}`, "see the backups with `clawfleet backups list`");
   if (backup.status === "pruned" || backup.status === "purged") throw new NotFoundError(`backup ${backupId} was ${backup.status}; its file is gone`, "pick another with `clawfleet backups list`");
   if (backup.status !== "ok") throw new InputError(`backup ${backupId} is ${backup.status}, not a complete backup`, "pick an ok one with `clawfleet backups list`");
@@ -57,7 +57,7 @@ export async function restoreInPlace(deps: Deps, customerId: string, backupId: s
     throw new InputError(`backup ${backupId} belongs to customer ${backup0.customerId}, not ${row.customerId}`, `restore it into a new instance with \`clawfleet restore ${backup0.customerId} --backup ${backupId} --to NEW-ID\``);
   }
   if (row.status === "provisioning" || row.status === "failed") throw new ConflictError(`cannot restore ${row.customerId}: its status is ${row.status}`, "finish or retry its provision first");
-  const { backup, identity } = await verifiedBackup(deps, backupId);
+  const { backup, identity } = await verifiedBackup(deps, backupId, backup0);
   const plans = await loadPlansFor(deps, opts.plansFile);
   const spec = getPlan(plans, row.plan, "plan");
   const gatewayPort = portsForSlot(row.portSlot ?? 0, plans.basePort, plans.portStep).gateway;

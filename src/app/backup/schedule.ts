@@ -36,16 +36,16 @@ export interface BackupTickOptions {
 }
 
 /** Which live instances are due now, from their plan's schedule and their backup history. */
-export async function dueInstances(deps: Deps, plans: Plans, retryAfterMs?: number): Promise<InstanceRecord[]> {
+export async function dueInstances(deps: Deps, plans: Plans, retryAfterMs?: number): Promise<{ due: InstanceRecord[]; latest: Awaited<ReturnType<Deps["store"]["backups"]["latest"]>> }> {
   const now = deps.clock.now();
   const rows = (await deps.store.instances.list()).filter((r) => LIVE_STATUSES.includes(r.status) && (plans.plans[r.plan]?.backups.schedule ?? "none") !== "none");
-  if (rows.length === 0) return [];
-  const latest = await deps.store.backups.latest(rows.map((r) => r.customerId));
-  return rows.filter((r) => {
+  const latest = rows.length ? await deps.store.backups.latest(rows.map((r) => r.customerId)) : new Map();
+  const due = rows.filter((r) => {
     const h = latest.get(r.customerId);
     const attempt = h?.lastAttempt ?? null;
     return isDue(r.customerId, plans.plans[r.plan]!.backups, { lastOkAt: h?.lastOk?.at ?? null, lastAttemptAt: attempt?.finishedAt ?? attempt?.at ?? null, lastAttemptOk: attempt ? attempt.status === "ok" : null }, now, retryAfterMs);
   });
+  return { due, latest };
 }
 
 /**
@@ -54,8 +54,8 @@ export async function dueInstances(deps: Deps, plans: Plans, retryAfterMs?: numb
  */
 export async function runDueBackups(deps: Deps, opts: BackupTickOptions): Promise<BackupTickReport> {
   const plans = await loadPlansFor(deps, opts.plansFile);
-  const due = await dueInstances(deps, plans, opts.retryAfterMs);
-  const before = await deps.store.backups.latest(due.map((r) => r.customerId));
+  // The history that made them due is also what tells a new failure episode from an old one.
+  const { due, latest: before } = await dueInstances(deps, plans, opts.retryAfterMs);
   const limit = pLimit(opts.concurrency ?? 2);
   const runs = await Promise.all(
     due.map((row) =>
