@@ -178,7 +178,8 @@ describeSandbox("backups and restore (real sshd + Docker)", () => {
       const r = await cli(["backup", "bk-a"], 1, { CLAWFLEET_BACKUP_DIR: small });
       expect(r.stderr).toMatch(/disk is full/);
       expect(filesIn(path.join(small, "bk-a"))).toEqual([]);
-      expect(containerState("bk-a").status).toBe("running");
+      // The host ends its pause once it sees the client go (its TERM, or the closed stream): within seconds.
+      await waitFor(() => containerState("bk-a").status === "running", 15_000);
       const rows = await withStore((s) => s.backups.list({ customerId: "bk-a" }));
       expect(rows[0]).toMatchObject({ status: "failed" });
       expect(rows[0]!.detail).toMatch(/disk is full/);
