@@ -20,6 +20,15 @@ import type { PruneResult } from "./app/prune.js";
 import type { BackupEntry, BackupInput, BackupResult, PruneBackupsResult, RestoreInput, RestoreResult } from "./app/backup/index.js";
 
 export * from "./errors.js";
+import { InputError } from "./errors.js";
+import type { SetHostInput, SetHostResult } from "./app/placement/set-host.js";
+import type { HostRoom } from "./app/placement/pick.js";
+import type { UnlockResult } from "./app/leases/unlock.js";
+import type { Replayed } from "./app/idempotency/operations.js";
+export type { SetHostInput, SetHostResult } from "./app/placement/set-host.js";
+export type { HostRoom } from "./app/placement/pick.js";
+export type { UnlockResult } from "./app/leases/unlock.js";
+export type { Replayed } from "./app/idempotency/operations.js";
 export type { FleetEvent, EventSink, StepName } from "./app/events.js";
 export type { AddHostInput, AddHostResult } from "./app/hosts.js";
 export type { HostRecord, InstanceRecord, EventRecord } from "./store/types.js";
@@ -51,6 +60,10 @@ export interface FleetOptions {
   actor?: string;
   /** Default: process.env. Read for CLAWFLEET_SSH_PASSPHRASE, CLAWFLEET_API_KEY, CLAWFLEET_PLANS. */
   env?: NodeJS.ProcessEnv;
+  /** Remote runs (provision, upgrade, destroy, …) this fleet object runs at once over all hosts; more wait in order. Default 10. */
+  concurrency?: number;
+  /** Remote runs at once on one host, across every process sharing the database. Default 3. */
+  perHostConcurrency?: number;
 }
 
 export interface Fleet {
@@ -59,9 +72,18 @@ export interface Fleet {
     list(): Promise<HostRecord[]>;
     remove(name: string): Promise<void>;
     rekey(name: string, choice: { hostKey?: string; acceptNew?: boolean }): Promise<AddHostResult>;
+    /** Capacity, shared pool, drain: where new instances may go. */
+    set(name: string, input: SetHostInput): Promise<SetHostResult>;
+    /** Each host with the memory its live instances reserve and its capacity. */
+    usage(): Promise<HostRoom[]>;
   };
-  /** Creates or resumes an instance. The result's gatewayToken is shown once and never stored. */
-  provision(input: ProvisionInput): Promise<ProvisionResult | DryRunResult>;
+  /**
+   * Creates or resumes an instance. The result's gatewayToken is shown once and never stored.
+   * With `idempotencyKey`, a repeat returns the first outcome (`replayed`, with a reissued token).
+   */
+  provision(input: ProvisionInput): Promise<(ProvisionResult & Replayed) | DryRunResult>;
+  /** Clears a lease left by a crashed operation (a live one only with `force`); records an Event. */
+  unlock(customerId: string, opts?: { force?: boolean }): Promise<UnlockResult>;
   /** Health sweeps, the auto-restart policy, history, alerts and the daemon. */
   health: FleetHealth;
   /** Instances as the DB knows them (no host contacted). Destroyed ones only with `all`. */
@@ -75,11 +97,11 @@ export interface Fleet {
   start(customerId: string, opts?: { plansFile?: string }): Promise<LifecycleResult>;
   restart(customerId: string, opts?: { plansFile?: string }): Promise<LifecycleResult>;
   /** A fresh token, shown once in the result; on failure the old one stays in force. */
-  rotateToken(customerId: string, opts?: { plansFile?: string }): Promise<RotateTokenResult>;
+  rotateToken(customerId: string, opts?: { plansFile?: string; idempotencyKey?: string }): Promise<RotateTokenResult & Replayed>;
   /** New image and/or plan, gated on health, rolled back on failure (RemoteCommandError). */
-  upgrade(input: UpgradeInput): Promise<UpgradeResult>;
+  upgrade(input: UpgradeInput): Promise<UpgradeResult & Replayed>;
   /** Needs `force: true`; frees the port slot and keeps the row (status destroyed) for audit. */
-  destroy(input: DestroyInput): Promise<DestroyResult>;
+  destroy(input: DestroyInput): Promise<DestroyResult & Replayed>;
   /** DB against hosts: missing, drifted, stopped instances and orphan containers; repairs on request. */
   reconcile(input?: ReconcileInput): Promise<ReconcileResult>;
   /** Destroys expired instances; announces each on `webhook` (default CLAWFLEET_ALERT_WEBHOOK). */
@@ -107,15 +129,20 @@ export async function createFleet(options: FleetOptions = {}): Promise<Fleet> {
   const [{ openStore }, hosts] = await Promise.all([import("./store/open.js"), import("./app/hosts.js")]);
   const store = await openStore(options.databaseUrl ?? (env.CLAWFLEET_DATABASE_URL || undefined));
   const connector = await sshConnector(env);
-  const deps: Deps = { store, connector, clock: { now: () => new Date() }, onEvent: options.onEvent ?? (() => {}), actor: options.actor ?? "library", env };
+  const { RunGate, DEFAULT_RUN_LIMITS } = await import("./app/runs/gate.js");
+  const runs = new RunGate({ overall: bound("concurrency", options.concurrency, DEFAULT_RUN_LIMITS.overall), perHost: bound("perHostConcurrency", options.perHostConcurrency, DEFAULT_RUN_LIMITS.perHost) });
+  const deps: Deps = { store, connector, clock: { now: () => new Date() }, onEvent: options.onEvent ?? (() => {}), actor: options.actor ?? "library", env, runs };
   return {
     hosts: {
       add: (input) => hosts.addHost(deps, input),
       list: () => hosts.listHosts(deps),
       remove: (name) => hosts.removeHost(deps, name),
       rekey: (name, choice) => hosts.rekeyHost(deps, name, choice),
+      set: async (name, input) => (await import("./app/placement/set-host.js")).setHost(deps, name, input),
+      usage: async () => (await import("./app/placement/pick.js")).hostRooms(deps),
     },
-    provision: async (input) => (await import("./app/provision.js")).provision(deps, input),
+    provision: async (input) => (await import("./app/idempotency/operations.js")).provisionOnce(deps, input),
+    unlock: async (id, opts) => (await import("./app/leases/unlock.js")).unlockInstance(deps, id, opts),
     health: healthMethods(deps),
     ...instanceMethods(deps, env),
     ...backupMethods(deps),
@@ -149,6 +176,12 @@ function backupMethods(deps: Deps): Pick<Fleet, "backup" | "backups" | "restore"
   };
 }
 
+function bound(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw new InputError(`${name}: expected a whole number of at least 1, got ${value}`);
+  return value;
+}
+
 async function sshConnector(env: NodeJS.ProcessEnv): Promise<Connector> {
   const { SshPool, connectSsh } = await import("./remote/index.js");
   const passphrase = env.CLAWFLEET_SSH_PASSPHRASE;
@@ -164,7 +197,7 @@ async function sshConnector(env: NodeJS.ProcessEnv): Promise<Connector> {
   };
 }
 
-function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts" | "provision" | "health" | "close" | "backup" | "backups" | "restore"> {
+function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts" | "provision" | "unlock" | "health" | "close" | "backup" | "backups" | "restore"> {
   return {
     list: async (input) => (await import("./app/list.js")).listInstances(deps, input),
     status: async (id, opts) => (await import("./app/status.js")).instanceStatus(deps, id, opts),
@@ -172,9 +205,9 @@ function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts
     stop: async (id) => (await import("./app/lifecycle.js")).stopInstance(deps, id),
     start: async (id, opts) => (await import("./app/lifecycle.js")).startInstance(deps, id, opts),
     restart: async (id, opts) => (await import("./app/lifecycle.js")).restartInstance(deps, id, opts),
-    rotateToken: async (id, opts) => (await import("./app/rotate-token.js")).rotateToken(deps, id, opts),
-    upgrade: async (input) => (await import("./app/upgrade.js")).upgradeInstance(deps, input),
-    destroy: async (input) => (await import("./app/destroy.js")).destroyInstance(deps, input),
+    rotateToken: async (id, opts) => (await import("./app/idempotency/operations.js")).rotateTokenOnce(deps, id, opts),
+    upgrade: async (input) => (await import("./app/idempotency/operations.js")).upgradeOnce(deps, input),
+    destroy: async (input) => (await import("./app/idempotency/operations.js")).destroyOnce(deps, input),
     reconcile: async (input) => (await import("./app/reconcile.js")).reconcile(deps, input),
     async prune(opts = {}) {
       const { prune } = await import("./app/prune.js");

@@ -2,7 +2,10 @@ import { ConflictError, InputError, RemoteCommandError } from "../errors.js";
 import { destroyCommand, destroyTargets, parseDestroy } from "../remote/commands/lifecycle.js";
 import { reloadFailed } from "../remote/commands/ingress.js";
 import type { HostRecord, InstanceRecord, InstanceStatus } from "../store/types.js";
-import { LIVE_STATUSES, withInstanceLease } from "./instance-lease.js";
+import { withRunSlot } from "./runs/gate.js";
+import { isDeadLocalOwner } from "./leases/holder.js";
+import { describeHolder } from "../store/lease-owner.js";
+import { LIVE_STATUSES, withInstanceLease } from "./leases/instance.js";
 import { step } from "./events.js";
 import { audit } from "./hosts.js";
 import { connect, messageOf, mustGetInstance } from "./instance-lookup.js";
@@ -17,6 +20,8 @@ export interface DestroyInput {
   reason?: string;
   /** Also delete the customer's backup files and rows; by default they are kept. */
   purgeBackups?: boolean;
+  /** Repeating a call with the same key returns the first outcome (library callers, e.g. a billing API). */
+  idempotencyKey?: string;
 }
 
 export interface DestroyResult {
@@ -43,11 +48,11 @@ export async function destroyInstance(deps: Deps, input: DestroyInput): Promise<
       `run \`clawfleet destroy ${row.customerId} --force${keepData ? " --keep-data" : ""}\`${keepData ? "" : ", or add --keep-data to keep the data volume"}`,
     );
   }
-  if (row.status === "provisioning" && row.leaseUntil && row.leaseUntil > deps.clock.now()) {
-    throw new ConflictError(`${row.customerId} is being provisioned right now`, "wait for it to finish, then destroy it");
+  if (row.status === "provisioning" && row.leaseUntil && row.leaseUntil > deps.clock.now() && !isDeadLocalOwner(row.leaseOwner)) {
+    throw new ConflictError(`${row.customerId} is being provisioned right now by ${describeHolder(row, deps.clock.now())}`, "wait for it to finish, then destroy it");
   }
   const statuses: InstanceStatus[] = [...LIVE_STATUSES, "failed", "provisioning"];
-  return withInstanceLease(deps, row, "destroy", 10 * 60_000, () => destroyLeased(deps, row, host, input, removed), statuses);
+  return withInstanceLease(deps, row, "destroy", () => withRunSlot(deps, host, row.customerId, "destroy", () => destroyLeased(deps, row, host, input, removed)), statuses);
 }
 
 async function destroyLeased(deps: Deps, row: InstanceRecord, host: HostRecord, input: DestroyInput, removed: string[]): Promise<DestroyResult> {

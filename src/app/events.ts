@@ -33,7 +33,12 @@ export type FleetEvent =
   | { type: "warn"; message: string; host?: string; customerId?: string; at: number }
   | { type: "remote-line"; host: string; stream: "stdout" | "stderr"; line: string; at: number }
   /** Bytes moved so far by a long transfer (backup, restore), at most a few times a second. */
-  | { type: "progress"; step: StepName; host?: string; customerId?: string; bytes: number; at: number };
+  | { type: "progress"; step: StepName; host?: string; customerId?: string; bytes: number; at: number }
+  /**
+   * A remote run waits for a free slot: behind `position - 1` others in this process (per host or
+   * overall), or behind `position` runs that other processes hold on the host.
+   */
+  | { type: "queued"; host: string; customerId?: string; position: number; waitingFor: "host" | "overall" | "other-processes"; at: number };
 
 export type EventSink = (event: FleetEvent) => void;
 

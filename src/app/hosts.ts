@@ -3,7 +3,7 @@ import { z } from "zod";
 import { HostKeyError, InputError, NotFoundError, ConflictError } from "../errors.js";
 import { parseFingerprint, parseSshSpec } from "../remote/fingerprint.js";
 import { dockerCheckCommand, parseDockerCheck } from "../remote/commands/host-check.js";
-import type { SshTarget } from "../remote/types.js";
+import type { RemoteShell, SshTarget, TransferKind } from "../remote/types.js";
 import type { HostRecord } from "../store/types.js";
 import { step } from "./events.js";
 import type { Deps } from "./ports.js";
@@ -28,6 +28,10 @@ export interface AddHostResult {
   host: HostRecord;
   fingerprint: string;
   docker: { ok: boolean; detail: string };
+  /** The host's MemTotal in MB; null when /proc/meminfo could not be read. */
+  memTotalMb: number | null;
+  /** How uploads reach the host: "exec" where sshd has no SFTP subsystem; null when it could not be told. */
+  transfer: TransferKind | null;
 }
 
 export function targetOf(host: Pick<HostRecord, "name" | "address" | "port" | "user" | "identityFile" | "hostKey">): SshTarget {
@@ -43,7 +47,7 @@ export async function addHost(deps: Deps, raw: AddHostInput): Promise<AddHostRes
     throw new ConflictError(`a host named ${input.name} already exists`, "pick another name, or see it with `clawfleet hosts list`");
   }
   const target: SshTarget = { name: input.name, ...spec, identityFile: input.identityFile ?? null, hostKey: pin ?? null };
-  const { fingerprint, docker } = await firstContact(deps, target, pin === undefined);
+  const { fingerprint, docker, memTotalMb, transfer } = await firstContact(deps, target, pin === undefined);
   const host = await deps.store.hosts.create({
     name: input.name,
     address: spec.address,
@@ -56,20 +60,23 @@ export async function addHost(deps: Deps, raw: AddHostInput): Promise<AddHostRes
     capacityMb: input.capacityMb ?? null,
     ingressAddress: input.ingressAddress ?? null,
     dockerOk: docker.ok,
+    memTotalMb,
+    transfer,
   });
   await audit(deps, "host.add", input.name, "ok", `pinned ${fingerprint}${docker.ok ? "" : "; docker: " + docker.detail}`);
-  return { host, fingerprint, docker };
+  return { host, fingerprint, docker, memTotalMb, transfer };
 }
 
 /** Accepts a new host key deliberately. */
 export async function rekeyHost(deps: Deps, name: string, choice: { hostKey?: string; acceptNew?: boolean }): Promise<AddHostResult> {
   const host = await mustGetHost(deps, name);
   const pin = keyChoice(choice.hostKey, choice.acceptNew, host);
-  const { fingerprint, docker } = await firstContact(deps, { ...targetOf(host), hostKey: pin ?? null }, pin === undefined);
-  const updated = await deps.store.hosts.update(name, { hostKey: fingerprint, dockerOk: docker.ok });
+  const { fingerprint, docker, memTotalMb, transfer } = await firstContact(deps, { ...targetOf(host), hostKey: pin ?? null }, pin === undefined);
+  // A rebuilt host may have lost or gained SFTP; an unknown answer keeps what was recorded.
+  const updated = await deps.store.hosts.update(name, { hostKey: fingerprint, dockerOk: docker.ok, ...(transfer ? { transfer } : {}) });
   deps.connector.forget(name);
   await audit(deps, "host.rekey", name, "ok", `${host.hostKey} -> ${fingerprint}`);
-  return { host: updated, fingerprint, docker };
+  return { host: updated, fingerprint, docker, memTotalMb, transfer };
 }
 
 export async function listHosts(deps: Deps): Promise<HostRecord[]> {
@@ -101,13 +108,21 @@ async function firstContact(deps: Deps, target: SshTarget, acceptNew: boolean) {
     }),
   );
   try {
-    const docker = await step(deps.onEvent, "check-docker", { host: target.name, detail: (d) => d.detail }, async () =>
+    // The SFTP probe overlaps the docker check: two channels on the one connection.
+    const transfer = probeTransfer(probe.shell);
+    const check = await step(deps.onEvent, "check-docker", { host: target.name, detail: (d) => d.detail }, async () =>
       parseDockerCheck(await probe.shell.exec(dockerCheckCommand(), { timeoutMs: 20_000 })),
     );
-    return { fingerprint: probe.fingerprint, docker };
+    const docker = { ok: check.ok, detail: check.detail };
+    return { fingerprint: probe.fingerprint, docker, memTotalMb: check.memTotalMb, transfer: await transfer };
   } finally {
     probe.close();
   }
+}
+
+/** "sftp" or "exec"; null when the shell cannot tell or the probe failed (uploads will say why). */
+function probeTransfer(shell: RemoteShell): Promise<TransferKind | null> {
+  return shell.transfer ? shell.transfer().catch(() => null) : Promise.resolve(null);
 }
 
 function keyChoice(hostKey: string | undefined, acceptNew: boolean | undefined, at: { address: string; port: number }): string | undefined {

@@ -9,7 +9,8 @@ import { connect, messageOf, mustGetInstance } from "./instance-lookup.js";
 import { loadPlansFor } from "./desired.js";
 import { getPlan } from "../domain/plans.js";
 import { portsForSlot } from "../domain/ports.js";
-import { withInstanceLease } from "./instance-lease.js";
+import { withRunSlot } from "./runs/gate.js";
+import { withInstanceLease } from "./leases/instance.js";
 import type { Deps } from "./ports.js";
 
 export interface LifecycleResult {
@@ -38,7 +39,7 @@ const NOT_ACTIONABLE = new Set<InstanceStatus>(["provisioning", "failed"]);
  */
 export async function stopInstance(deps: Deps, customerId: string): Promise<LifecycleResult> {
   const { row, host } = await actionable(deps, customerId, "stop");
-  return withInstanceLease(deps, row, "stop", 5 * 60_000, () => stopLeased(deps, row, host));
+  return withInstanceLease(deps, row, "stop", () => withRunSlot(deps, host, row.customerId, "stop", () => stopLeased(deps, row, host)));
 }
 
 async function stopLeased(deps: Deps, row: InstanceRecord, host: HostRecord): Promise<LifecycleResult> {
@@ -70,7 +71,7 @@ async function bringUp(deps: Deps, customerId: string, action: "start" | "restar
   const plans = await loadPlansFor(deps, plansFile);
   const timeoutSec = toSeconds(getPlan(plans, row.plan, "plan").healthTimeoutMs);
   const gatewayPort = portsForSlot(row.portSlot ?? 0, plans.basePort, plans.portStep).gateway;
-  return withInstanceLease(deps, row, action, timeoutSec * 1000 + 5 * 60_000, () => bringUpLeased(deps, row, host, action, gatewayPort, timeoutSec));
+  return withInstanceLease(deps, row, action, () => withRunSlot(deps, host, row.customerId, action, () => bringUpLeased(deps, row, host, action, gatewayPort, timeoutSec)));
 }
 
 async function bringUpLeased(deps: Deps, row: InstanceRecord, host: HostRecord, action: "start" | "restart", gatewayPort: number, timeoutSec: number): Promise<LifecycleResult> {

@@ -1,6 +1,7 @@
 import type { RemoteShell, SshTarget } from "../remote/types.js";
 import type { Store } from "../store/types.js";
 import type { EventSink } from "./events.js";
+import type { RunGate } from "./runs/gate.js";
 
 /** SSH as the use cases need it. The wiring in src/index.ts backs it with the pooled ssh2 transport. */
 export interface Connector {
@@ -28,4 +29,6 @@ export interface Deps {
   /** Who is acting, for Event rows: "cli:<user>", "billing-api", "health-daemon"… */
   actor: string;
   env: NodeJS.ProcessEnv;
+  /** Bounds concurrent remote runs (per host, overall); default: a process-wide gate with the default limits. */
+  runs?: RunGate;
 }

@@ -12,9 +12,12 @@ import { provisionIngressView, siteUploads, type SitePlan } from "./ingress/site
 /** provision.sh failed; `restored` says it brought the previous version back and saw it ready. */
 export class ProvisionScriptError extends RemoteCommandError {
   readonly restored: boolean;
-  constructor(host: string, message: string, details: ConstructorParameters<typeof RemoteCommandError>[3] & { restored: boolean }) {
+  /** A fresh install's container could not be removed after the failure. */
+  readonly containerLeft: boolean;
+  constructor(host: string, message: string, details: ConstructorParameters<typeof RemoteCommandError>[3] & { restored: boolean; containerLeft?: boolean }) {
     super(host, "start", message, details);
     this.restored = details.restored;
+    this.containerLeft = details.containerLeft ?? false;
   }
 }
 
@@ -84,6 +87,7 @@ export async function runProvisionScript(deps: Deps, shell: RemoteShell, host: H
   const what = code && INGRESS_FAILURES.has(code) ? `cannot serve ${customerId} on ${host.name}` : `instance ${customerId} did not become healthy on ${host.name}`;
   throw new ProvisionScriptError(host.name, `${what}: ${reason}`, {
     restored: result?.restored === true,
+    containerLeft: result?.containerLeft === true,
     exitCode: res.code,
     // The script's failure report: its log lines plus the container's 50-line log tail.
     stderrTail: tail(res.stderr, 80),

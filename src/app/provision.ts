@@ -1,5 +1,3 @@
-import os from "node:os";
-import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { ConflictError, InputError, RemoteCommandError } from "../errors.js";
 import { checkCustomerId } from "../domain/ids.js";
@@ -9,14 +7,18 @@ import { instancePaths, parsePrepare, prepareCommand } from "../remote/commands/
 import { EXIT_STAGE_FAILED, stageFilesStdin } from "../remote/commands/stage-files.js";
 import type { HostRecord, InstanceRecord } from "../store/types.js";
 import type { RemoteShell } from "../remote/types.js";
-import { audit, mustGetHost, parseInput, targetOf } from "./hosts.js";
+import { audit, parseInput, targetOf } from "./hosts.js";
 import { step } from "./events.js";
 import type { Deps } from "./ports.js";
 import { getPlan, loadPlans, defaultPlansFile, type Plans, type PlanSpec } from "../domain/plans.js";
 import { checkImageRef } from "../domain/images.js";
-import { pickHost } from "./placement.js";
+import { chooseTarget } from "./placement/target.js";
+import { LEASE_POLICY, startHeartbeat } from "./leases/heartbeat.js";
+import { isDeadLocalOwner } from "./leases/holder.js";
+import { withRunSlot } from "./runs/gate.js";
+import { describeHolder, makeOwner } from "../store/lease-owner.js";
 import { ENV_SAFE_RE } from "../render/helpers.js";
-import { renderFor, runProvisionScript, type Rendered } from "./provision-remote.js";
+import { ProvisionScriptError, renderFor, runProvisionScript, type Rendered } from "./provision-remote.js";
 import { generateSessionSecret } from "../domain/secrets.js";
 import { chooseSubdomain, siteUrls, type SitePlan } from "./ingress/site-plan.js";
 
@@ -35,6 +37,8 @@ const ProvisionInput = z.object({
   subdomain: z.string().optional(),
   dryRun: z.boolean().default(false),
   plansFile: z.string().optional(),
+  /** Repeating a call with the same key returns the first outcome (see README, "Idempotency keys"). */
+  idempotencyKey: z.string().optional(),
 });
 export type ProvisionInput = z.input<typeof ProvisionInput>;
 
@@ -72,7 +76,6 @@ export interface DryRunResult {
   actions: string[];
 }
 
-const LEASE_MS = 15 * 60_000;
 const MAX_SLOT_MOVES = 20;
 
 /** Creates (or resumes) one customer's instance end to end. */
@@ -92,18 +95,39 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
   const spec = getPlan(config, input.plan);
   const facts: PlanSpec = { ...spec, image: input.image ? checkImageRef(input.image) : spec.image };
   const subdomain = chooseSubdomain(config, customerId, input.subdomain);
-  const host = input.host ? await mustGetHost(deps, input.host) : await pickHost(deps, facts.dedicatedHost);
+  const target = await chooseTarget(deps, customerId, facts, input.host);
+  const host = target.host;
   const site: SitePlan | null = subdomain && config.ingress ? { ingress: config.ingress, subdomain, sessionSecret: generateSessionSecret() } : null;
   if (input.dryRun) return dryRun(deps, config, facts, host, customerId, input.apiKey, site);
   // Render once before claiming, so bad input never leaves a row behind.
   renderFor(facts, host, customerId, portsForSlot(0, config.basePort, config.portStep), "0".repeat(64), input.apiKey ?? null, site);
 
-  const leaseOwner = `${os.hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
-  let row = await step(deps.onEvent, "place", { host: host.name, customerId, detail: (r) => `slot ${r.portSlot}` }, () =>
-    deps.store.instances.claim({ customerId, hostId: host.id, plan: input.plan, image: facts.image, dedicated: facts.dedicatedHost, subdomain, leaseOwner, leaseMs: LEASE_MS, now: deps.clock.now() }),
+  const leaseOwner = makeOwner("provision");
+  const stale = target.resumes;
+  // A provision whose process died on this machine is taken over at once; others lapse by TTL.
+  const takeoverFrom = stale?.status === "provisioning" && isDeadLocalOwner(stale.leaseOwner) ? stale.leaseOwner! : undefined;
+  if (takeoverFrom) deps.onEvent({ type: "warn", message: `resuming the provision of ${customerId} left by ${describeHolder(stale!, deps.clock.now())} (that process is gone)`, host: host.name, customerId, at: Date.now() });
+  let row = await step(deps.onEvent, "place", { host: host.name, customerId, detail: (r) => `slot ${r.portSlot}, ${target.needMb} MB` }, () =>
+    deps.store.instances.claim({
+      customerId,
+      hostId: host.id,
+      plan: input.plan,
+      image: facts.image,
+      dedicated: facts.dedicatedHost,
+      subdomain,
+      leaseOwner,
+      leaseMs: LEASE_POLICY.ttlMs,
+      now: deps.clock.now(),
+      needMb: target.needMb,
+      capacityMb: target.capacityMb,
+      takeoverFrom,
+    }),
   );
+  const lease = { customerId, owner: leaseOwner, fence: row.leaseFence, until: row.leaseUntil!, row };
+  const stopHeartbeat = startHeartbeat(deps.clock, (until) => deps.store.leases.renew(lease, until));
   const token = generateGatewayToken();
   try {
+    return await withRunSlot(deps, host, customerId, "provision", async () => {
     const shell = await step(deps.onEvent, "connect", { host: host.name, customerId }, () => deps.connector.shell(targetOf(host)));
     const slotDeps = { config, facts, token, apiKey: input.apiKey, site };
     let prepared = await prepareSlot(deps, shell, host, row, slotDeps);
@@ -129,8 +153,10 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
         apiKeyFingerprint: input.apiKey ? apiKeyFingerprint(input.apiKey) : null,
         expiresAt: facts.expiresAfterMs ? new Date(deps.clock.now().getTime() + facts.expiresAfterMs) : null,
         consecutiveFailures: 0,
+        containerLeft: false,
         leaseOwner: null,
         leaseUntil: null,
+        leaseSince: null,
       }),
     );
     await audit(deps, "instance.provision", customerId, "ok", `plan ${input.plan} on ${host.name}, slot ${done.portSlot}, image ${facts.image}${site ? `, site ${site.subdomain}.${site.ingress.domain}` : ""}`);
@@ -150,9 +176,12 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
       changed: outcome.changed,
       composeRuns: outcome.composeRuns,
     };
+    });
   } catch (err) {
-    await markFailed(deps, customerId, err);
+    await markFailed(deps, customerId, leaseOwner, err);
     throw err;
+  } finally {
+    stopHeartbeat();
   }
 }
 
@@ -219,11 +248,20 @@ async function prepareSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row
   throw new ConflictError(`no free port slot found on ${host.name} after ${MAX_SLOT_MOVES} tries`, "free ports on the host or choose another host");
 }
 
-async function markFailed(deps: Deps, customerId: string, err: unknown): Promise<void> {
+async function markFailed(deps: Deps, customerId: string, owner: string, err: unknown): Promise<void> {
   const reason = err instanceof Error ? err.message : String(err);
+  const left = err instanceof ProvisionScriptError && err.containerLeft;
   const row = await deps.store.instances.get(customerId);
-  if (row?.status === "provisioning") {
-    await deps.store.instances.update(customerId, { status: "failed", statusReason: reason.slice(0, 500), leaseOwner: null, leaseUntil: null });
+  // Only our own claim: another process may have taken the row over after our lease lapsed.
+  if (row?.status === "provisioning" && row.leaseOwner === owner) {
+    await deps.store.instances.update(customerId, {
+      status: "failed",
+      statusReason: (left ? `container left: ${reason}` : reason).slice(0, 500),
+      containerLeft: left,
+      leaseOwner: null,
+      leaseUntil: null,
+      leaseSince: null,
+    });
   }
   await audit(deps, "instance.provision", customerId, "failed", reason.slice(0, 500));
 }

@@ -6,8 +6,8 @@ import { startInstance } from "./lifecycle.js";
 import type { EngineView } from "./reconcile-classify.js";
 import type { ReconcileFinding, ReconcileInput } from "./reconcile.js";
 import { reprovision } from "./reprovision.js";
-import { withInstanceLease } from "./instance-lease.js";
-import { REPROVISION_LEASE_MS, UPGRADABLE } from "./upgrade.js";
+import { withInstanceLease } from "./leases/instance.js";
+import { UPGRADABLE } from "./upgrade.js";
 import type { Deps } from "./ports.js";
 import { removeOrphanSite } from "./ingress/reconcile-sites.js";
 
@@ -85,7 +85,7 @@ async function fixInstance(deps: Deps, f: ReconcileFinding, { input, rows, hosts
     return;
   }
   if (REPROVISIONS.has(f.kind)) {
-    await withInstanceLease(deps, row, "re-provision", REPROVISION_LEASE_MS, async () => {
+    await withInstanceLease(deps, row, "re-provision", async () => {
       const shell = await deps.connector.shell(targetOf(host));
       const out = await reprovision(deps, shell, { row, host, plan: row.plan, image: row.image, token: "keep", plansFile: input.plansFile });
       await deps.store.instances.update(row.customerId, { configHash: out.configHash, tokenHash: out.tokenHash, status: "healthy", statusReason: null, consecutiveFailures: 0 });
@@ -96,7 +96,7 @@ async function fixInstance(deps: Deps, f: ReconcileFinding, { input, rows, hosts
     await startInstance(deps, row.customerId, { plansFile: input.plansFile });
     Object.assign(f, { action: "started", fixed: true });
   } else if (f.kind === "running") {
-    await withInstanceLease(deps, row, "stop", 5 * 60_000, async () => {
+    await withInstanceLease(deps, row, "stop", async () => {
       const shell = await deps.connector.shell(targetOf(host));
       const res = await shell.exec(stopInstanceCommand(host.remoteRoot, row.customerId), { timeoutMs: 60_000 });
       if (res.code !== 0) throw new Error(`stop failed (exit ${res.code}): ${res.stderr.trim().slice(-300)}`);

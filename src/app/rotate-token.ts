@@ -5,8 +5,9 @@ import type { RemoteShell } from "../remote/types.js";
 import { audit } from "./hosts.js";
 import { connect, mustGetInstance } from "./instance-lookup.js";
 import { reprovision } from "./reprovision.js";
-import { REPROVISION_LEASE_MS, UPGRADABLE, assertUpgradable, recordRollback } from "./upgrade.js";
-import { withInstanceLease } from "./instance-lease.js";
+import { UPGRADABLE, assertUpgradable, recordRollback } from "./upgrade.js";
+import { withRunSlot } from "./runs/gate.js";
+import { withInstanceLease } from "./leases/instance.js";
 import type { HostRecord, InstanceRecord } from "../store/types.js";
 import type { Deps } from "./ports.js";
 
@@ -30,7 +31,7 @@ export async function rotateToken(deps: Deps, customerId: string, opts: { plansF
   const started = Date.now();
   const { row, host } = await mustGetInstance(deps, customerId);
   assertUpgradable(row, "rotate-token");
-  return withInstanceLease(deps, row, "rotate-token", REPROVISION_LEASE_MS, () => rotateLeased(deps, row, host, opts.plansFile, started), UPGRADABLE);
+  return withInstanceLease(deps, row, "rotate-token", () => withRunSlot(deps, host, row.customerId, "rotate-token", () => rotateLeased(deps, row, host, opts.plansFile, started)), UPGRADABLE);
 }
 
 async function rotateLeased(deps: Deps, row: InstanceRecord, host: HostRecord, plansFile: string | undefined, started: number): Promise<RotateTokenResult> {

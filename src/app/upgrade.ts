@@ -8,11 +8,11 @@ import { audit, parseInput } from "./hosts.js";
 import { configState, connect, inspectInstance, mainContainer, messageOf, mustGetInstance } from "./instance-lookup.js";
 import { inspectAfterFailure, reprovision } from "./reprovision.js";
 import { ProvisionScriptError } from "./provision-remote.js";
-import { withInstanceLease } from "./instance-lease.js";
+import { withRunSlot } from "./runs/gate.js";
+import { withInstanceLease } from "./leases/instance.js";
 import type { Deps } from "./ports.js";
 
 /** Covers provision.sh twice over (new version, then the restored one) plus pulls. */
-export const REPROVISION_LEASE_MS = 20 * 60_000;
 export const UPGRADABLE: InstanceStatus[] = ["healthy", "unhealthy", "quarantined"];
 
 const UpgradeInput = z.object({
@@ -22,6 +22,8 @@ const UpgradeInput = z.object({
   /** Default: the instance's current plan. */
   plan: z.string().optional(),
   plansFile: z.string().optional(),
+  /** Repeating a call with the same key returns the first outcome. */
+  idempotencyKey: z.string().optional(),
 });
 export type UpgradeInput = z.input<typeof UpgradeInput>;
 
@@ -56,7 +58,7 @@ export async function upgradeInstance(deps: Deps, raw: UpgradeInput): Promise<Up
   const spec = getPlan(plans, plan);
   if (plan !== row.plan) await assertPlacement(deps, host, row, plan, spec.dedicatedHost);
   const target: Target = { plan, image, spec, desired: desiredFor(plans, host, row, { plan, image }), plansFile: input.plansFile };
-  return withInstanceLease(deps, row, "upgrade", REPROVISION_LEASE_MS, () => upgradeLeased(deps, row, host, target, started), UPGRADABLE);
+  return withInstanceLease(deps, row, "upgrade", () => withRunSlot(deps, host, row.customerId, "upgrade", () => upgradeLeased(deps, row, host, target, started)), UPGRADABLE);
 }
 
 interface Target {

@@ -37,6 +37,8 @@ function renderEvent(e: FleetEvent, err: (s: string) => void): void {
       return err(`${pc.red("✗")} ${e.step.padEnd(12)} ${pc.dim(formatMs(e.durationMs))}${where} ${e.detail}`);
     case "warn":
       return err(pc.yellow("warning: ") + e.message + where);
+    case "queued":
+      return err(pc.dim(`… queued${e.customerId ? " " + e.customerId : ""}: ${queueText(e.position, e.waitingFor)}`) + where);
     case "progress":
       return err(pc.dim(`  ${e.step} ${formatBytes(e.bytes)}${e.customerId ? " " + e.customerId : ""}`));
     case "remote-line":
@@ -44,6 +46,11 @@ function renderEvent(e: FleetEvent, err: (s: string) => void): void {
       if (process.env.CLAWFLEET_VERBOSE) err(pc.dim(`  ${e.host}| ${e.line}`));
       return;
   }
+}
+
+function queueText(position: number, waitingFor: "host" | "overall" | "other-processes"): string {
+  if (waitingFor === "other-processes") return `waiting for a run slot on the host (${position} held by other processes)`;
+  return `position ${position} in the ${waitingFor === "host" ? "host's" : "overall"} queue of remote runs`;
 }
 
 export function formatMs(ms: number): string {

@@ -52,6 +52,12 @@ export type HealthColumns = Pick<InstanceRecord, "status" | "consecutiveFailures
 export interface LeaseRepo {
   /** Takes the lease if it is free, expired or already ours, and the row's status is one of `statuses`. */
   acquire(input: { customerId: string; owner: string; ttlMs: number; now: Date; statuses: InstanceStatus[] }): Promise<Lease | null>;
+  /** Takes the lease from `fromOwner` whatever its expiry (that process is known dead), if the status is one of `statuses`. */
+  takeover(input: { customerId: string; fromOwner: string; owner: string; ttlMs: number; now: Date; statuses: InstanceStatus[] }): Promise<Lease | null>;
+  /** Clears the lease and moves the fence on, so its holder's writes fail from then on. The cleared lease, or null when none was set. */
+  unlock(customerId: string, now: Date): Promise<{ owner: string; since: Date | null; until: Date | null } | null>;
+  /** Extends `lease` to `until`, only if it is still current. */
+  renew(lease: Lease, until: Date): Promise<boolean>;
   /** Updates the row only if `lease` is still current. */
   write(lease: Lease, patch: Partial<InstanceRecord>): Promise<boolean>;
   /** Applies `patch` and frees the lease, only if it is still current. */

@@ -1,4 +1,4 @@
-import type { PrismaClient } from "./generated/sqlite/client.js";
+import type { Prisma, PrismaClient } from "./generated/sqlite/client.js";
 import type { Lease, LeaseRepo } from "./health-types.js";
 import type { InstanceRecord } from "./types.js";
 import { withRetry } from "./retry.js";
@@ -14,26 +14,39 @@ export function leaseRepo(db: PrismaClient): LeaseRepo {
   return {
     async acquire({ customerId, owner, ttlMs, now, statuses }) {
       const until = new Date(now.getTime() + ttlMs);
-      const res = await withRetry(() =>
-        db.instance.updateMany({
-          where: {
-            customerId,
-            status: { in: statuses },
-            OR: [{ leaseOwner: null }, { leaseUntil: null }, { leaseUntil: { lt: now } }, { leaseOwner: owner }],
-          },
-          data: { leaseOwner: owner, leaseUntil: until, leaseFence: { increment: 1 } },
-        }),
-      );
-      if (res.count !== 1) return null;
-      const row = (await db.instance.findUnique({ where: { customerId } })) as InstanceRecord | null;
-      if (!row || row.leaseOwner !== owner) return null;
-      return { customerId, owner, fence: row.leaseFence, until, row } satisfies Lease;
+      const base = { customerId, status: { in: statuses } };
+      // A free or lapsed lease starts a new holding (leaseSince = now); our own live one keeps its start.
+      const fresh = { leaseOwner: owner, leaseUntil: until, leaseSince: now, leaseFence: { increment: 1 } };
+      let count = await casCount(db, { ...base, OR: [{ leaseOwner: null }, { leaseUntil: null }, { leaseUntil: { lt: now } }] }, fresh);
+      if (count !== 1) count = await casCount(db, { ...base, leaseOwner: owner }, { leaseUntil: until, leaseFence: { increment: 1 } });
+      return count === 1 ? leaseOf(db, customerId, owner, until) : null;
+    },
+    async takeover({ customerId, fromOwner, owner, ttlMs, now, statuses }) {
+      const until = new Date(now.getTime() + ttlMs);
+      const data = { leaseOwner: owner, leaseUntil: until, leaseSince: now, leaseFence: { increment: 1 } };
+      const count = await casCount(db, { customerId, status: { in: statuses }, leaseOwner: fromOwner }, data);
+      return count === 1 ? leaseOf(db, customerId, owner, until) : null;
+    },
+    async unlock(customerId) {
+      // Compare-and-set on the (owner, fence) just read, so a concurrent change is re-read, never lost.
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const row = await db.instance.findUnique({ where: { customerId }, select: { leaseOwner: true, leaseSince: true, leaseUntil: true, leaseFence: true } });
+        if (!row?.leaseOwner) return null;
+        const cleared = { leaseOwner: null, leaseUntil: null, leaseSince: null, leaseFence: { increment: 1 } };
+        if ((await casCount(db, { customerId, leaseOwner: row.leaseOwner, leaseFence: row.leaseFence }, cleared)) === 1) {
+          return { owner: row.leaseOwner, since: row.leaseSince, until: row.leaseUntil };
+        }
+      }
+      throw new Error(`could not unlock ${customerId}: its lease kept changing`);
+    },
+    async renew(lease, until) {
+      return fencedUpdate(db, lease, { leaseUntil: until });
     },
     async write(lease, patch) {
       return fencedUpdate(db, lease, patch);
     },
     async release(lease, patch = {}) {
-      return fencedUpdate(db, lease, { ...patch, leaseOwner: null, leaseUntil: null });
+      return fencedUpdate(db, lease, { ...patch, leaseOwner: null, leaseUntil: null, leaseSince: null });
     },
     async transition(items, now) {
       const applied: boolean[] = [];
@@ -55,6 +68,16 @@ export function leaseRepo(db: PrismaClient): LeaseRepo {
       return applied;
     },
   };
+}
+
+async function casCount(db: PrismaClient, where: Prisma.InstanceWhereInput, data: Prisma.InstanceUpdateManyMutationInput): Promise<number> {
+  return (await withRetry(() => db.instance.updateMany({ where, data }))).count;
+}
+
+async function leaseOf(db: PrismaClient, customerId: string, owner: string, until: Date): Promise<Lease | null> {
+  const row = (await db.instance.findUnique({ where: { customerId } })) as InstanceRecord | null;
+  if (!row || row.leaseOwner !== owner) return null;
+  return { customerId, owner, fence: row.leaseFence, until, row } satisfies Lease;
 }
 
 function strip(patch: Partial<InstanceRecord>): Partial<InstanceRecord> {

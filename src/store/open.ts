@@ -6,9 +6,11 @@ import { backupRepo } from "./backup-repo.js";
 import { eventRepo } from "./event-repo.js";
 import { healthRepo } from "./health-repo.js";
 import { hostRepo } from "./host-repo.js";
+import { idempotencyRepo } from "./idempotency-repo.js";
 import { instanceRepo } from "./instance-repo.js";
 import { leaseRepo } from "./lease-repo.js";
 import { loadMigrations, migrate } from "./migrate.js";
+import { runSlotRepo } from "./run-slot-repo.js";
 import type { PrismaClient } from "./generated/sqlite/client.js";
 import type { Store } from "./types.js";
 
@@ -23,6 +25,8 @@ export async function openStore(url = process.env.CLAWFLEET_DATABASE_URL || defa
     healthChecks: healthRepo(db),
     leases: leaseRepo(db),
     backups: backupRepo(db),
+    runSlots: runSlotRepo(db),
+    idempotency: idempotencyRepo(db),
     close: () => db.$disconnect(),
   };
 }

@@ -1,4 +1,5 @@
 import type { BackupRepo } from "./backup-types.js";
+import type { IdempotencyRepo, RunSlotRepo } from "./coordination-types.js";
 import type { HealthRepo, LeaseRepo } from "./health-types.js";
 
 /** Rows as the app layer sees them. Secrets never appear here: only hashes and fingerprints. */
@@ -13,6 +14,10 @@ export interface HostRecord {
   remoteRoot: string;
   shared: boolean;
   capacityMb: number | null;
+  /** MemTotal read at `hosts add`; the capacity's basis when none is set. */
+  memTotalMb?: number | null;
+  /** How files reach the host: "sftp" or "exec"; null: not probed yet. */
+  transfer?: string | null;
   /** What the host's ingress proxy binds 80/443 to; null: every address. */
   ingressAddress?: string | null;
   status: string;
@@ -50,7 +55,13 @@ export interface InstanceRecord {
   lastHealthAt: Date | null;
   leaseOwner: string | null;
   leaseUntil: Date | null;
+  /** When the current lease holder took the lease. */
+  leaseSince?: Date | null;
   leaseFence: number;
+  /** The plan's memory reserved on the host, set at claim. */
+  memoryMb?: number | null;
+  /** A failed provision could not remove its container, so the row still uses memory. */
+  containerLeft?: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -68,6 +79,12 @@ export interface ClaimInput {
   subdomain?: string | null;
   /** Slots known to be busy on the host; allocation skips them. */
   skipSlots?: number[];
+  /** The plan's memory; stored as the row's memoryMb. */
+  needMb?: number;
+  /** The host's effective capacity; when a number, the claim refuses a host that lacks room for needMb. */
+  capacityMb?: number | null;
+  /** A live provisioning lease held by this owner (a dead local process) is taken over instead of refused. */
+  takeoverFrom?: string;
   leaseOwner: string;
   leaseMs: number;
   now: Date;
@@ -100,7 +117,9 @@ export interface InstanceRepo {
   get(customerId: string): Promise<InstanceRecord | null>;
   list(filter?: { hostId?: string; plan?: string; includeDestroyed?: boolean }): Promise<InstanceRecord[]>;
   countLive(hostId: string): Promise<number>;
-  /** Creates or revives the row in status provisioning with a free slot, atomically. ConflictError when live or locked. */
+  /** Per hostId: the memory reserved by rows that use memory (see usesMemory), and how many they are. */
+  usage(): Promise<Map<string, { usedMb: number; count: number }>>;
+  /** Creates or revives the row in status provisioning with a free slot, atomically. ConflictError when live, locked, misplaced or out of room. */
   claim(input: ClaimInput): Promise<InstanceRecord>;
   /** Moves the instance to the lowest free slot not in `skip`. */
   reslot(customerId: string, skip: number[]): Promise<InstanceRecord>;
@@ -120,5 +139,7 @@ export interface Store {
   healthChecks: HealthRepo;
   leases: LeaseRepo;
   backups: BackupRepo;
+  runSlots: RunSlotRepo;
+  idempotency: IdempotencyRepo;
   close(): Promise<void>;
 }

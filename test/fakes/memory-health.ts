@@ -46,10 +46,31 @@ export function memoryHealth(hosts: Map<string, HostRecord>, rows: Map<string, I
     async acquire({ customerId, owner, ttlMs, now, statuses }) {
       const r = rows.get(customerId);
       if (!r || !statuses.includes(r.status)) return null;
-      if (r.leaseOwner && r.leaseOwner !== owner && r.leaseUntil && r.leaseUntil >= now) return null;
+      const live = r.leaseOwner && r.leaseUntil && r.leaseUntil >= now;
+      if (live && r.leaseOwner !== owner) return null;
       const until = new Date(now.getTime() + ttlMs);
-      Object.assign(r, { leaseOwner: owner, leaseUntil: until, leaseFence: r.leaseFence + 1 });
+      // Our own live lease keeps its start; a free or lapsed one starts now.
+      Object.assign(r, { leaseOwner: owner, leaseUntil: until, leaseFence: r.leaseFence + 1, ...(live ? {} : { leaseSince: now }) });
       return { customerId, owner, fence: r.leaseFence, until, row: { ...r } };
+    },
+    async takeover({ customerId, fromOwner, owner, ttlMs, now, statuses }) {
+      const r = rows.get(customerId);
+      if (!r || !statuses.includes(r.status) || r.leaseOwner !== fromOwner) return null;
+      const until = new Date(now.getTime() + ttlMs);
+      Object.assign(r, { leaseOwner: owner, leaseUntil: until, leaseSince: now, leaseFence: r.leaseFence + 1 });
+      return { customerId, owner, fence: r.leaseFence, until, row: { ...r } };
+    },
+    async unlock(customerId) {
+      const r = rows.get(customerId);
+      if (!r?.leaseOwner) return null;
+      const previous = { owner: r.leaseOwner, since: r.leaseSince ?? null, until: r.leaseUntil };
+      Object.assign(r, { leaseOwner: null, leaseUntil: null, leaseSince: null, leaseFence: r.leaseFence + 1 });
+      return previous;
+    },
+    async renew(l, until) {
+      const r = current(l);
+      if (r) r.leaseUntil = until;
+      return r !== null;
     },
     async write(l, patch) {
       const r = current(l);
@@ -58,7 +79,7 @@ export function memoryHealth(hosts: Map<string, HostRecord>, rows: Map<string, I
     },
     async release(l, patch = {}) {
       const r = current(l);
-      if (r) Object.assign(r, patch, { leaseOwner: null, leaseUntil: null, updatedAt: new Date() });
+      if (r) Object.assign(r, patch, { leaseOwner: null, leaseUntil: null, leaseSince: null, updatedAt: new Date() });
       return r !== null;
     },
     async transition(items, now) {

@@ -1,10 +1,21 @@
 import { ConflictError, NotFoundError } from "../../src/errors.js";
+import { assertDedication, assertRoom, isLocked, liveError, lockedError, SETTLED_LIVE, subdomainTaken, usesMemory } from "../../src/store/claim-rules.js";
 import type { EventRecord, HostRecord, InstanceRecord, Store } from "../../src/store/types.js";
 import { memoryBackups } from "./memory-backups.js";
+import { memoryCoordination } from "./memory-coordination.js";
 import { memoryHealth } from "./memory-health.js";
 
 /** An in-memory Store with the same rules as the Prisma one, for fast app unit tests. */
-export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<string, InstanceRecord>; checks: ReturnType<typeof memoryHealth>["checks"]; backupRows: ReturnType<typeof memoryBackups>["backupRows"] } {
+type Coordination = ReturnType<typeof memoryCoordination>;
+
+export function memoryStore(): Store & {
+  eventsLog: EventRecord[];
+  rows: Map<string, InstanceRecord>;
+  checks: ReturnType<typeof memoryHealth>["checks"];
+  backupRows: ReturnType<typeof memoryBackups>["backupRows"];
+  slotRows: Coordination["slotRows"];
+  keyRows: Coordination["keyRows"];
+} {
   const hosts = new Map<string, HostRecord>();
   const rows = new Map<string, InstanceRecord>();
   const eventsLog: EventRecord[] = [];
@@ -24,6 +35,7 @@ export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<str
   };
   const health = memoryHealth(hosts, rows, eventsLog);
   const backups = memoryBackups(rows);
+  const coordination = memoryCoordination();
   return {
     kind: "sqlite",
     eventsLog,
@@ -33,6 +45,10 @@ export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<str
     leases: health.leases,
     backups: backups.backups,
     backupRows: backups.backupRows,
+    runSlots: coordination.runSlots,
+    idempotency: coordination.idempotency,
+    slotRows: coordination.slotRows,
+    keyRows: coordination.keyRows,
     hosts: {
       async create(h) {
         if (hosts.has(h.name)) throw new ConflictError(`a host named ${h.name} already exists`);
@@ -50,21 +66,35 @@ export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<str
         return h;
       },
       async remove(n) {
-        if (!hosts.delete(n)) throw new NotFoundError(`no host named ${n}`);
+        const h = hosts.get(n);
+        if (!h) throw new NotFoundError(`no host named ${n}`);
+        hosts.delete(n);
+        coordination.dropHost(h.id);
       },
     },
     instances: {
       get: async (c) => rows.get(c) ?? null,
       list: async (f = {}) => [...rows.values()].filter((r) => (!f.hostId || r.hostId === f.hostId) && (!f.plan || r.plan === f.plan) && (f.includeDestroyed || r.status !== "destroyed")),
       countLive: async (hostId) => [...rows.values()].filter((r) => r.hostId === hostId && r.status !== "destroyed").length,
+      async usage() {
+        const out = new Map<string, { usedMb: number; count: number }>();
+        for (const r of [...rows.values()].filter(usesMemory)) {
+          const u = out.get(r.hostId) ?? { usedMb: 0, count: 0 };
+          out.set(r.hostId, { usedMb: u.usedMb + (r.memoryMb ?? 0), count: u.count + 1 });
+        }
+        return out;
+      },
       async claim(input) {
+        const host = [...hosts.values()].find((h) => h.id === input.hostId);
+        if (!host) throw new NotFoundError(`no host with id ${input.hostId}`);
         const existing = rows.get(input.customerId);
-        if (existing && ["healthy", "unhealthy", "stopped", "quarantined"].includes(existing.status)) throw new ConflictError(`customer ${input.customerId} already has an instance`);
-        if (existing?.status === "provisioning" && existing.leaseUntil && existing.leaseUntil > input.now) throw new ConflictError(`customer ${input.customerId} is being provisioned by another process`);
-        const others = [...rows.values()].filter((r) => r.hostId === input.hostId && r.customerId !== input.customerId && r.status !== "destroyed");
-        if (others.length && (input.dedicated || others.some((o) => o.plan !== "free"))) throw new ConflictError("host already carries an instance; needs a dedicated host");
+        if (existing && SETTLED_LIVE.has(existing.status)) throw liveError(existing);
+        if (existing && isLocked(existing, input.now, input.takeoverFrom)) throw lockedError(input.customerId, existing, input.now);
+        const onHost = [...rows.values()].filter((r) => r.hostId === input.hostId && r.customerId !== input.customerId);
+        assertDedication(onHost.filter((r) => r.status !== "destroyed"), input);
+        if (input.capacityMb != null) assertRoom(host.name, input.needMb ?? 0, onHost.filter(usesMemory).reduce((n, r) => n + (r.memoryMb ?? 0), 0), input.capacityMb);
         const holder = input.subdomain ? [...rows.values()].find((r) => r.subdomain === input.subdomain && r.customerId !== input.customerId) : undefined;
-        if (holder) throw new ConflictError(`subdomain ${input.subdomain} is already taken by customer ${holder.customerId}`);
+        if (holder) throw subdomainTaken(input.subdomain!, holder.customerId);
         const taken = new Set([...used(input.hostId, input.customerId), ...(input.skipSlots ?? [])]);
         const keep = existing?.hostId === input.hostId && existing.portSlot !== null && !taken.has(existing.portSlot);
         const now = input.now;
@@ -73,7 +103,8 @@ export function memoryStore(): Store & { eventsLog: EventRecord[]; rows: Map<str
           hostId: input.hostId, plan: input.plan, image: input.image, status: "provisioning", statusReason: null,
           portSlot: keep ? existing!.portSlot : lowest(taken),
           ...(input.subdomain !== undefined ? { subdomain: input.subdomain } : {}),
-          leaseOwner: input.leaseOwner, leaseUntil: new Date(now.getTime() + input.leaseMs), leaseFence: (existing?.leaseFence ?? 0) + 1,
+          ...(input.needMb !== undefined ? { memoryMb: input.needMb } : {}),
+          leaseOwner: input.leaseOwner, leaseUntil: new Date(now.getTime() + input.leaseMs), leaseSince: now, leaseFence: (existing?.leaseFence ?? 0) + 1,
         };
         rows.set(input.customerId, rec);
         return rec;
@@ -101,6 +132,6 @@ function blank(id: string, customerId: string, now: Date): InstanceRecord {
   return {
     id, customerId, hostId: "", plan: "", status: "provisioning", statusReason: null, image: "", configHash: null, portSlot: null,
     tokenHash: null, apiKeyFingerprint: null, subdomain: null, expiresAt: null, consecutiveFailures: 0, restartCount: 0,
-    lastRestartAt: null, restartWindowAt: null, quarantinedAt: null, lastHealthAt: null, leaseOwner: null, leaseUntil: null, leaseFence: 0, createdAt: now, updatedAt: now,
+    lastRestartAt: null, restartWindowAt: null, quarantinedAt: null, lastHealthAt: null, leaseOwner: null, leaseUntil: null, leaseSince: null, leaseFence: 0, memoryMb: null, containerLeft: false, createdAt: now, updatedAt: now,
   };
 }

@@ -53,6 +53,64 @@ describe("store on PostgreSQL", () => {
     }
   });
 
+  it("admits exactly as many concurrent claims as the host has room for, from two stores", async (ctx) => {
+    if (!available) return ctx.skip();
+    const a: Store = await openStore(url);
+    const b: Store = await openStore(url);
+    try {
+      const host = await a.hosts.create({ name: "pg-cap", address: "10.0.0.11", port: 22, user: "ops", identityFile: null, hostKey: "SHA256:x", remoteRoot: "/opt/clawfleet", shared: true, capacityMb: 3072, memTotalMb: 4096, dockerOk: true });
+      const now = new Date();
+      // Distinct skipSlots keep the claims off one port slot, whose unique index would serialise them by itself.
+      const claims = Array.from({ length: 8 }, (_, i) =>
+        (i % 2 ? a : b).instances.claim({ customerId: `cap${i}`, hostId: host.id, plan: "free", image: "img:1", dedicated: false, leaseOwner: "t", leaseMs: 60_000, now, needMb: 1024, capacityMb: 3072, skipSlots: Array.from({ length: i }, (_, k) => k) }),
+      );
+      const got = await Promise.allSettled(claims);
+      expect(got.filter((r) => r.status === "fulfilled")).toHaveLength(3);
+      for (const r of got) if (r.status === "rejected") expect(String(r.reason)).toMatch(/host pg-cap has no room for a 1024 MB instance: 0 MB free of 3072 MB/);
+      expect((await a.instances.usage()).get(host.id)).toEqual({ usedMb: 3072, count: 3 });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("gives exactly `limit` run slots to concurrent callers from two stores, and drops them with the host", async (ctx) => {
+    if (!available) return ctx.skip();
+    const a: Store = await openStore(url);
+    const b: Store = await openStore(url);
+    try {
+      const host = await a.hosts.create({ name: "pg-slots", address: "10.0.0.12", port: 22, user: "ops", identityFile: null, hostKey: "SHA256:x", remoteRoot: "/opt/clawfleet", shared: true, capacityMb: null, dockerOk: true });
+      const now = new Date();
+      const take = (s: Store, owner: string, at: Date) => s.runSlots.tryAcquire({ hostId: host.id, limit: 3, owner, label: "provision", ttlMs: 30_000, now: at });
+      const got = await Promise.all(Array.from({ length: 10 }, (_, i) => take(i % 2 ? a : b, `o${i}`, now)));
+      expect(got.filter(Boolean).map((g) => g!.slot).sort()).toEqual([0, 1, 2]);
+      // Once all have lapsed, racing callers again share them out one each.
+      const lapsed = new Date(now.getTime() + 31_000);
+      const again = await Promise.all(Array.from({ length: 10 }, (_, i) => take(i % 2 ? a : b, `n${i}`, lapsed)));
+      expect(again.filter(Boolean).map((g) => g!.slot).sort()).toEqual([0, 1, 2]);
+      expect((await a.runSlots.holders(host.id, lapsed)).map((h) => h.owner).every((o) => o.startsWith("n"))).toBe(true);
+      await a.hosts.remove("pg-slots");
+      expect(await b.runSlots.holders(host.id, lapsed)).toEqual([]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it("lets one of many concurrent requests with the same idempotency key run", async (ctx) => {
+    if (!available) return ctx.skip();
+    const a: Store = await openStore(url);
+    const b: Store = await openStore(url);
+    try {
+      const now = new Date();
+      const begins = await Promise.all(Array.from({ length: 6 }, (_, i) =>
+        (i % 2 ? a : b).idempotency.begin({ key: "idem-1", operation: "provision", requestHash: "h", customerId: "acme", owner: `o${i}`, ttlMs: 30_000, now })));
+      const winners = begins.filter((r) => r.inserted);
+      expect(winners).toHaveLength(1);
+      expect(new Set(begins.map((r) => r.record.owner))).toEqual(new Set([winners[0]!.record.owner]));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it("round-trips a backup past 2^31 bytes and finds it as the customer's latest", async (ctx) => {
     if (!available) return ctx.skip();
     const s: Store = await openStore(url);

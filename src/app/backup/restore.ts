@@ -10,13 +10,12 @@ import type { HostRecord, InstanceRecord } from "../../store/types.js";
 import { loadPlansFor } from "../desired.js";
 import { step } from "../events.js";
 import { audit } from "../hosts.js";
-import { withInstanceLease } from "../instance-lease.js";
+import { withInstanceLease } from "../leases/instance.js";
 import { connect, mustGetInstance } from "../instance-lookup.js";
 import type { Deps } from "../ports.js";
 import { loadIdentity } from "./age.js";
 import { hashFile, openPlain } from "./archive.js";
 import { throttledProgress } from "./progress.js";
-import { LEASE } from "./take.js";
 
 export interface RestoreOutcome {
   customerId: string;
@@ -62,7 +61,7 @@ export async function restoreInPlace(deps: Deps, customerId: string, backupId: s
   const spec = getPlan(plans, row.plan, "plan");
   const gatewayPort = portsForSlot(row.portSlot ?? 0, plans.basePort, plans.portStep).gateway;
   const timeoutSec = toSeconds(spec.healthTimeoutMs);
-  return withInstanceLease(deps, row, "restore", LEASE.ttlMs, async () => {
+  return withInstanceLease(deps, row, "restore", async () => {
     const started = Date.now();
     const shell = await connect(deps, host, row.customerId);
     try {
@@ -76,7 +75,7 @@ export async function restoreInPlace(deps: Deps, customerId: string, backupId: s
       throw err;
     }
     return { customerId: row.customerId, host: host.name, backupId: backup.id, status: "healthy", durationMs: Date.now() - started };
-  }, undefined, { renewEveryMs: LEASE.renewEveryMs });
+  });
 }
 
 async function stage(deps: Deps, shell: Awaited<ReturnType<typeof connect>>, host: HostRecord, row: InstanceRecord, backup: BackupRecord, identity: string | null): Promise<void> {

@@ -4,7 +4,7 @@ import type { Plans } from "../../domain/plans.js";
 import type { InstanceRecord } from "../../store/types.js";
 import { loadPlansFor } from "../desired.js";
 import { raiseAlert, type AlertSink } from "../health-alerts.js";
-import { LIVE_STATUSES } from "../instance-lease.js";
+import { LIVE_STATUSES } from "../leases/instance.js";
 import { messageOf } from "../instance-lookup.js";
 import type { Deps } from "../ports.js";
 import { backupInstance } from "./take.js";

@@ -10,7 +10,7 @@ import type { HostRecord, InstanceRecord } from "../../store/types.js";
 import { loadPlansFor } from "../desired.js";
 import { step } from "../events.js";
 import { audit } from "../hosts.js";
-import { withInstanceLease } from "../instance-lease.js";
+import { withInstanceLease } from "../leases/instance.js";
 import { connect, messageOf, mustGetInstance } from "../instance-lookup.js";
 import type { Deps } from "../ports.js";
 import { checkRecipient } from "./age.js";
@@ -46,8 +46,6 @@ export interface BackupResult {
 
 /** Ceiling of one backup's remote run; a lease outlives it. */
 const BACKUP_TIMEOUT_MS = 6 * 3_600_000;
-/** Backups and restores can run for hours: a short lease with a heartbeat, so a crash frees it within 90 s. */
-export const LEASE = { ttlMs: 90_000, renewEveryMs: 30_000 };
 const SETTLED = new Set(["healthy", "unhealthy", "quarantined", "stopped"]);
 
 /** Streams a tar of the instance's data volume into a new backup file and records it. */
@@ -57,7 +55,7 @@ export async function backupInstance(deps: Deps, input: BackupInput): Promise<Ba
   const spec = getPlan(await loadPlansFor(deps, input.plansFile), row.plan, "plan");
   const raw = deps.env.CLAWFLEET_BACKUP_RECIPIENT;
   const recipient = raw ? await checkRecipient(raw) : null;
-  return withInstanceLease(deps, row, "back up", LEASE.ttlMs, () => backupLeased(deps, row, host, spec.dataPath, recipient, input), undefined, { renewEveryMs: LEASE.renewEveryMs });
+  return withInstanceLease(deps, row, "back up", () => backupLeased(deps, row, host, spec.dataPath, recipient, input));
 }
 
 function fileName(customerId: string, at: Date, encrypted: boolean): string {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { Runner } from "../main.js";
+import { InputError } from "../../errors.js";
 import { withFleet, intOption } from "../fleet.js";
 
 export function registerHosts(program: Command, run: Runner): void {
@@ -46,16 +47,48 @@ export function registerHosts(program: Command, run: Runner): void {
     .action((o) =>
       run(o.json, (out) =>
         withFleet(out, async (fleet) => {
-          const list = await fleet.hosts.list();
+          const rooms = await fleet.hosts.usage();
           const { table } = await import("../table.js");
-          out.result({ hosts: list }, () =>
-            list.length === 0
+          const hostsDoc = rooms.map((r) => ({ ...r.host, usedMb: r.usedMb, instances: r.instances, effectiveCapacityMb: r.capacityMb, freeMb: r.capacityMb === null ? null : r.capacityMb - r.usedMb }));
+          out.result({ hosts: hostsDoc }, () =>
+            rooms.length === 0
               ? "no hosts yet: add one with `clawfleet hosts add NAME --ssh USER@ADDR --accept-new`"
               : table(
-                  ["name", "address", "user", "fingerprint", "remote root", "ingress", "shared", "status"],
-                  list.map((h) => [h.name, `${h.address}:${h.port}`, h.user, h.hostKey, h.remoteRoot, h.ingressAddress ?? "all addresses", h.shared ? "yes" : "no", h.dockerOk ? h.status : `${h.status} (docker not usable)`]),
+                  ["name", "address", "user", "fingerprint", "remote root", "ingress", "shared", "memory used / capacity", "status"],
+                  rooms.map(({ host: h, usedMb, instances, capacityMb }) => [
+                    h.name,
+                    `${h.address}:${h.port}`,
+                    h.user,
+                    h.hostKey,
+                    h.remoteRoot,
+                    h.ingressAddress ?? "all addresses",
+                    h.shared ? "yes" : "no",
+                    `${usedMb} / ${capacityMb ?? "?"} MB (${instances} inst.)`,
+                    h.dockerOk ? h.status : `${h.status} (docker not usable)`,
+                  ]),
                 ),
           );
+        }),
+      ),
+    );
+
+  hosts
+    .command("set <name>")
+    .description("Change where new instances may go: capacity, shared pool, drain")
+    .option("--capacity-mb <n>", "memory available for instances (default: MemTotal minus CLAWFLEET_HOST_RESERVE_MB)", intOption("--capacity-mb"))
+    .option("--shared", "join the shared pool for free instances")
+    .option("--no-shared", "leave the shared pool (dedicated: one pro/enterprise instance)")
+    .option("--drain", "take no new instances (live ones stay)")
+    .option("--undrain", "take new instances again")
+    .option("--json", "print one JSON document")
+    .action((name: string, o) =>
+      run(o.json, (out) =>
+        withFleet(out, async (fleet) => {
+          if (o.drain && o.undrain) throw new InputError("give either --drain or --undrain, not both");
+          const res = await fleet.hosts.set(name, { capacityMb: o.capacityMb, shared: o.shared, drain: o.drain ? true : o.undrain ? false : undefined });
+          res.warnings.forEach((w) => out.warn(w));
+          const room = `${res.room.usedMb} / ${res.room.capacityMb ?? "?"} MB used by ${res.room.instances} instance(s)`;
+          out.result(res, () => (res.changed.length ? `${name}: ${res.changed.join("; ")}\n  ${room}` : `${name}: nothing changed\n  ${room}`));
         }),
       ),
     );

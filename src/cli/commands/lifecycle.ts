@@ -7,6 +7,24 @@ import { formatMs } from "../output.js";
 /** stop, start, restart, rotate-token, upgrade and destroy: changing instances. */
 export function registerLifecycle(program: Command, run: Runner): void {
   program
+    .command("unlock <id>")
+    .description("Clear a lease a crashed operation left (one that lapsed or whose process is gone; a live one with --force)")
+    .option("--force", "also clear a lease whose holder may still be alive (you vouch that it is gone)")
+    .option("--json", "print one JSON document")
+    .action((id: string, o) =>
+      run(o.json, (out) =>
+        withFleet(out, async (fleet) => {
+          const r = await fleet.unlock(id, { force: Boolean(o.force) });
+          out.result(r, () =>
+            r.released
+              ? `${pc.green("✓")} ${r.customerId}: cleared the lease of ${r.released.owner} (${r.released.why})${r.status === "failed" ? "; its interrupted provision is marked failed: run the same provision again to resume it" : ""}`
+              : `${r.customerId} holds no lease; nothing to do`,
+          );
+        }),
+      ),
+    );
+
+  program
     .command("stop <id>")
     .description("Stop the container; data and files stay, and the health checker leaves it alone")
     .option("--json", "print one JSON document")
@@ -39,11 +57,12 @@ export function registerLifecycle(program: Command, run: Runner): void {
     .command("rotate-token <id>")
     .description("Issue a new gateway token (shown once); on failure the old token stays in force")
     .option("--plans <file>", "plans file (default: CLAWFLEET_PLANS or templates/plans.yaml)")
+    .option("--idempotency-key <key>", "a repeat with the same key does not rotate twice")
     .option("--json", "print one JSON document")
     .action((id: string, o) =>
       run(o.json, (out) =>
         withFleet(out, async (fleet) => {
-          const r = await fleet.rotateToken(id, { plansFile: o.plans });
+          const r = await fleet.rotateToken(id, { plansFile: o.plans, idempotencyKey: o.idempotencyKey });
           out.result(r, () =>
             [`${pc.green("✓")} ${r.customerId}: new token in force, the old one no longer works`, `  gateway token: ${r.gatewayToken}`, pc.yellow("  The token is shown once and is not stored; save it now."), `  took ${formatMs(r.durationMs)}`].join("\n"),
           );
@@ -57,11 +76,12 @@ export function registerLifecycle(program: Command, run: Runner): void {
     .option("--image <ref>", "new gateway image, pinned (default: keep the current one)")
     .option("--plan <plan>", "new plan (default: keep the current one)")
     .option("--plans <file>", "plans file (default: CLAWFLEET_PLANS or templates/plans.yaml)")
+    .option("--idempotency-key <key>", "a repeat with the same key returns the first outcome")
     .option("--json", "print one JSON document")
     .action((id: string, o) =>
       run(o.json, (out) =>
         withFleet(out, async (fleet) => {
-          const r = await fleet.upgrade({ customerId: id, image: o.image, plan: o.plan, plansFile: o.plans });
+          const r = await fleet.upgrade({ customerId: id, image: o.image, plan: o.plan, plansFile: o.plans, idempotencyKey: o.idempotencyKey });
           out.result(r, () =>
             r.action === "none"
               ? `${r.customerId} is in sync with nothing to change; nothing was touched`
@@ -77,11 +97,12 @@ export function registerLifecycle(program: Command, run: Runner): void {
     .option("--force", "really do it (without it: exit 2 and a list of what would be removed)")
     .option("--keep-data", "keep the data volume cf-<id>-data")
     .option("--purge-backups", "also delete the customer's backups (by default they are kept)")
+    .option("--idempotency-key <key>", "a repeat with the same key returns the first outcome")
     .option("--json", "print one JSON document")
     .action((id: string, o) =>
       run(o.json, (out) =>
         withFleet(out, async (fleet) => {
-          const r = await fleet.destroy({ customerId: id, force: Boolean(o.force), keepData: Boolean(o.keepData), purgeBackups: Boolean(o.purgeBackups) });
+          const r = await fleet.destroy({ customerId: id, force: Boolean(o.force), keepData: Boolean(o.keepData), purgeBackups: Boolean(o.purgeBackups), idempotencyKey: o.idempotencyKey });
           const backups = r.backups.purged > 0 ? `  purged ${r.backups.purged} backup(s)` : r.backups.kept > 0 ? `  kept ${r.backups.kept} backup(s): \`clawfleet backups list ${r.customerId}\` (delete them with destroy --purge-backups)` : "";
           out.result(r, () => [`${pc.green("✓")} destroyed ${r.customerId} on ${r.host}; removed:`, ...r.removed.map((x) => `  ${x}`), ...(r.keptData ? [`  (kept volume cf-${r.customerId}-data)`] : []), ...(backups ? [backups] : [])].join("\n"));
         }),

@@ -16,6 +16,7 @@ export function registerProvision(program: Command, run: Runner): void {
     .option("--api-key-file <file>", "file holding the customer's Anthropic API key (or set CLAWFLEET_API_KEY)")
     .option("--plans <file>", "plans file (default: CLAWFLEET_PLANS or templates/plans.yaml)")
     .option("--dry-run", "render and print the files and planned actions; touch nothing")
+    .option("--idempotency-key <key>", "repeating the same request with the same key returns the first outcome (with a fresh token)")
     .option("--json", "print one JSON document as the last stdout line")
     .action((o) =>
       run(o.json, async (out) => {
@@ -30,6 +31,7 @@ export function registerProvision(program: Command, run: Runner): void {
             subdomain: o.subdomain,
             plansFile: o.plans,
             dryRun: Boolean(o.dryRun),
+            idempotencyKey: o.idempotencyKey,
           });
           const { humanProvision, humanDryRun } = await import("../provision-view.js");
           out.result(res, () => ("dryRun" in res ? humanDryRun(res) : humanProvision(res)));
