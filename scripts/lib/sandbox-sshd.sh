@@ -112,3 +112,26 @@ start_weak() { # index
     ssh-keygen -q -t rsa -b 2048 -N '' -C "$(host_name "$1")-weak" -f "$dir/ssh_host_rsa_key"
   ensure_sshd "$dir" "$(weak_sshd_config "$1" "$dir")"
 }
+
+# An extra sshd on 127.0.1.$1:2222 whose config has no Subsystem line at all (no SFTP, as on some
+# hardened hosts), with its own host key in dir $2; the sandbox user and client key as usual.
+# For tests of the exec upload fallback: not in hosts.json, and `sandbox stop` leaves it alone.
+nosftp_sshd_config() { # index dir
+  host_sshd_config "$1" "$2" | sed -e '/^Subsystem[[:space:]]/d' -e "1s/.*/# Generated for a test: sbx-$1 without SFTP; edits are overwritten./"
+}
+
+start_nosftp() { # index dir; prints the host key's fingerprint
+  local i=$1 dir=$2
+  mkdir -p "$dir"
+  [ -f "$dir/ssh_host_ed25519_key" ] ||
+    ssh-keygen -q -t ed25519 -N '' -C "$(host_name "$i")-nosftp" -f "$dir/ssh_host_ed25519_key"
+  install -d -m 0755 "$SBX_ROOT"
+  install -d -m 0755 -o "$SBX_USER" -g "$SBX_USER" "$SBX_ROOT/$(host_name "$i")"
+  ensure_sshd "$dir" "$(nosftp_sshd_config "$i" "$dir")"
+  ! grep -qi '^subsystem' "$dir/sshd_config" || die "$dir/sshd_config still names a subsystem"
+  fingerprint_of "$dir/ssh_host_ed25519_key.pub"
+}
+
+stop_nosftp() { # dir
+  stop_sshd "$1"
+}

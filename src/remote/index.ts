@@ -14,4 +14,4 @@ export {
 export { KILL_AFTER_S, wrapCommand } from "./ssh-exec.js";
 export { SshPool, type SshPoolOptions } from "./ssh-pool.js";
 export { STALE_TEMP_MS } from "./ssh-upload.js";
-export type { ExecOptions, ExecResult, RemoteShell, SshTarget, UploadFile } from "./types.js";
+export type { ExecOptions, ExecResult, RemoteShell, SshTarget, TransferKind, UploadFile } from "./types.js";

@@ -1,15 +1,14 @@
 import type { Socket } from "node:net";
 import pLimit from "p-limit";
 import type { Client } from "ssh2";
-import { InputError, RemoteCommandError } from "../errors.js";
+import { InputError } from "../errors.js";
 import { parseFingerprint } from "./fingerprint.js";
 import { resolveAuth } from "./ssh-auth.js";
 import { connectionLost } from "./ssh-errors.js";
 import { runExec } from "./ssh-exec.js";
 import { handshake } from "./ssh-handshake.js";
-import { wrapSftp, type Sftp } from "./ssh-sftp.js";
-import { uploadFiles } from "./ssh-upload.js";
-import type { ExecOptions, ExecResult, RemoteShell, SshTarget, UploadFile } from "./types.js";
+import { FileTransfer } from "./ssh-transfer.js";
+import type { ExecOptions, ExecResult, RemoteShell, SshTarget, TransferKind, UploadFile } from "./types.js";
 
 export interface ConnectOptions {
   /** Accept and report an unknown host key when the target has no pin. A pinned key is always enforced. */
@@ -44,6 +43,8 @@ export interface SshConnection extends RemoteShell {
   destroy(): void;
   /** Called once when the connection ends, with the error that ended it, if any. */
   onClose(cb: (err?: Error) => void): void;
+  /** "sftp", or "exec" on a host without an SFTP subsystem (found out once per connection). */
+  transfer(): Promise<TransferKind>;
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
@@ -91,7 +92,7 @@ class Connection implements SshConnection {
   #closed = false;
   #error: Error | undefined;
   #closeCallbacks: ((err?: Error) => void)[] = [];
-  #sftp: Promise<Sftp> | undefined;
+  readonly #files: FileTransfer;
   readonly #limit: ReturnType<typeof pLimit>;
 
   constructor(
@@ -103,6 +104,12 @@ class Connection implements SshConnection {
   ) {
     this.hostName = target.name;
     this.#limit = pLimit(maxChannels);
+    this.#files = new FileTransfer({
+      client,
+      target,
+      exec: (command, options) => this.exec(command, options),
+      lost: () => (this.#closed ? { error: this.#error } : undefined),
+    });
     client.on("error", (err) => {
       this.#error ??= err;
     });
@@ -120,11 +127,13 @@ class Connection implements SshConnection {
     });
   }
 
-  async upload(files: UploadFile[]): Promise<void> {
-    if (files.length === 0) return;
-    const sftp = await this.#openSftp();
-    const ledgerKey = `${this.target.user}@${this.target.address}:${this.target.port}`;
-    await uploadFiles(sftp, this.target.name, ledgerKey, files);
+  /** Over SFTP, or piped over exec when the host has no SFTP subsystem; atomic per file either way. */
+  upload(files: UploadFile[]): Promise<void> {
+    return this.#files.upload(files);
+  }
+
+  transfer(): Promise<TransferKind> {
+    return this.#files.kind();
   }
 
   close(): void {
@@ -139,7 +148,7 @@ class Connection implements SshConnection {
   }
 
   warmSftp(): void {
-    this.#openSftp().catch(() => {});
+    this.#files.warm();
   }
 
   onClose(cb: (err?: Error) => void): void {
@@ -147,35 +156,10 @@ class Connection implements SshConnection {
     else this.#closeCallbacks.push(cb);
   }
 
-  /** One SFTP session per connection, opened on first use and reopened if the server closes it. */
-  #openSftp(): Promise<Sftp> {
-    this.#sftp ??= new Promise<Sftp>((resolve, reject) => {
-      const failed = (err: unknown) => {
-        this.#sftp = undefined;
-        if (this.#closed) return reject(connectionLost(this.target, "upload", this.#error ?? err));
-        const why = err instanceof Error ? err.message : String(err);
-        const hint = "enable `Subsystem sftp internal-sftp` (or sftp-server) in the host's sshd_config";
-        reject(new RemoteCommandError(this.target.name, "upload", `cannot start SFTP on ${this.target.name}: ${why}`, { hint, cause: err }));
-      };
-      try {
-        this.client.sftp((err, sftp) => {
-          if (err) return failed(err);
-          sftp.on("close", () => {
-            this.#sftp = undefined;
-          });
-          resolve(wrapSftp(sftp));
-        });
-      } catch (err) {
-        failed(this.#error ?? err);
-      }
-    });
-    return this.#sftp;
-  }
-
   #markClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#sftp = undefined;
+    this.#files.reset();
     for (const cb of this.#closeCallbacks.splice(0)) cb(this.#error);
   }
 }

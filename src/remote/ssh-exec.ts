@@ -10,22 +10,36 @@ const CLIENT_GRACE_MS = (KILL_AFTER_S + 2) * 1000;
 
 const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
+// sshd signals nothing when the client dies or the link is cut, but it closes the command's stdin.
+// On that EOF, while the session's process still lives (after a normal exit sshd has reaped it),
+// this TERMs the session's group and KILLs what is left 2 s later. Being in that group, it keeps
+// the pgid from being recycled; it holds no stdout or stderr, so sshd never waits for it.
+const HANGUP_WATCHER =
+  `{ trap '' TERM; while read -r _; do :; done; kill -0 $$ 2>/dev/null || exit 0; ` +
+  `kill -TERM -$$; sleep ${KILL_AFTER_S}; kill -KILL -$$; } <&3 >/dev/null 2>&1 &`;
+
 /**
  * The command as sent. With a timeout or an abort signal it runs under timeout(1), which puts it in
  * its own process group and signals the whole group, so nothing it forked survives the deadline.
+ * With `hangup` (the caller sends no stdin) it also dies when its channel goes away.
  */
-export function wrapCommand(command: string, timeoutMs?: number, abortable = false): string {
+export function wrapCommand(command: string, timeoutMs?: number, abortable = false, opts: { hangup?: boolean } = {}): string {
   if (timeoutMs === undefined && !abortable) return command;
   const secs = timeoutMs === undefined ? "0" : `${Math.max(0.001, timeoutMs / 1000).toFixed(3).replace(/\.?0+$/, "")}s`;
   // `exec` makes timeout(1) the session's process, so sshd's signal (killpg of that pid) reaches it.
-  return `exec timeout -k ${KILL_AFTER_S} ${secs} sh -c ${shq(command)}`;
+  const run = `exec timeout -k ${KILL_AFTER_S} ${secs} sh -c ${shq(command)}`;
+  // The command itself reads /dev/null, as it read an empty stdin before.
+  return opts.hangup ? `exec 3<&0; ${HANGUP_WATCHER} ${run} </dev/null 3<&-` : run;
 }
 
 /** Runs one command on its own channel; resolves on any exit status. */
 export function runExec(client: Client, host: string, command: string, options: ExecOptions = {}): Promise<ExecResult> {
   const { stdin, timeoutMs, signal } = options;
   signal?.throwIfAborted();
-  const wrapped = wrapCommand(command, timeoutMs, signal !== undefined);
+  const abortable = signal !== undefined;
+  // Commands that take stdin keep today's form: their stdin's EOF is data, not a hangup.
+  const hangup = (timeoutMs !== undefined || abortable) && stdin === undefined && !options.stdinStream;
+  const wrapped = wrapCommand(command, timeoutMs, abortable, { hangup });
   return new Promise<ExecResult>((resolve, reject) => {
     const opened = (err: Error | undefined, channel: ClientChannel) => {
       if (err) {
@@ -35,7 +49,8 @@ export function runExec(client: Client, host: string, command: string, options: 
       watchChannel(channel, host, options, resolve, reject);
       if (options.stdinStream) pipeStdin(options.stdinStream, channel);
       else if (stdin !== undefined) channel.end(stdin);
-      else channel.end();
+      // With the hangup watcher stdin stays open; sshd closes it when the command exits.
+      else if (!hangup) channel.end();
     };
     try {
       client.exec(wrapped, opened);
@@ -101,7 +116,7 @@ function watchChannel(
 /**
  * Sends an SSH "signal" request; OpenSSH (7.9+) does killpg on the session, and timeout(1) passes it
  * on to the command's group. ssh2's public channel.signal() refuses once stdin is closed, which it
- * always is here, so this goes one level down, with the public call as the fallback.
+ * often is here, so this goes one level down, with the public call as the fallback.
  */
 function sendSignal(channel: ClientChannel, name: string): void {
   const internals = channel as unknown as {

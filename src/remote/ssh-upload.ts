@@ -34,7 +34,8 @@ export async function uploadFiles(sftp: Sftp, host: string, hostKey: string, fil
   if (failed) throw failed.reason;
 }
 
-function checkFile(file: UploadFile): void {
+/** Throws InputError for a relative or directory path or an invalid mode. */
+export function checkFile(file: UploadFile): void {
   if (!posix.isAbsolute(file.path) || file.path.endsWith("/")) {
     throw new InputError(`upload: remote path must be an absolute file path, got "${file.path}"`);
   }

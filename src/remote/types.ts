@@ -45,6 +45,9 @@ export interface UploadFile {
   mode: number;
 }
 
+/** How uploads reach a host: SFTP, or a piped transfer over exec on hosts without an SFTP subsystem. */
+export type TransferKind = "sftp" | "exec";
+
 /** The remote side as use cases see it. Only src/remote/ssh*.ts implements it over a socket. */
 export interface RemoteShell {
   readonly hostName: string;
@@ -53,4 +56,6 @@ export interface RemoteShell {
   upload(files: UploadFile[]): Promise<void>;
   /** Hint that an upload follows soon: open the file channel now, overlapping other round trips. */
   warmSftp?(): void;
+  /** What uploads use on this connection, probing once (an SFTP session) if not known yet. */
+  transfer?(): Promise<TransferKind>;
 }

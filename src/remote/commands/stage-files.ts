@@ -26,6 +26,15 @@ export function stageFilesLines(files: UploadFile[]): string[] {
   ];
 }
 
+/**
+ * The whole remote side of an upload over exec, for hosts without an SFTP subsystem; its stdin is
+ * stageFilesStdin(files). Stops at the first file it cannot write (exit 65), leaving it and the
+ * rest unchanged.
+ */
+export function uploadScript(files: UploadFile[]): string {
+  return ["set -u", ...stageFilesLines(files)].join("\n");
+}
+
 /** What stageFilesLines reads: each file's bytes as one base64 line, in the same order. */
 export function stageFilesStdin(files: UploadFile[]): string {
   return files.map((f) => (typeof f.content === "string" ? Buffer.from(f.content, "utf8") : f.content).toString("base64") + "\n").join("");

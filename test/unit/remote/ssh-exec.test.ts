@@ -23,3 +23,16 @@ describe("wrapCommand", () => {
     expect(wrapCommand("tail -f log", undefined, true)).toBe("exec timeout -k 2 0 sh -c 'tail -f log'");
   });
 });
+
+describe("wrapCommand with the hangup watcher", () => {
+  it("keeps the channel's stdin for a watcher and gives the command /dev/null", () => {
+    expect(wrapCommand("sleep 600", 30_000, false, { hangup: true })).toBe(
+      "exec 3<&0; { trap '' TERM; while read -r _; do :; done; kill -0 $$ 2>/dev/null || exit 0; kill -TERM -$$; sleep 2; kill -KILL -$$; }" +
+        " <&3 >/dev/null 2>&1 & exec timeout -k 2 30s sh -c 'sleep 600' </dev/null 3<&-",
+    );
+  });
+
+  it("does not apply to a command without timeout or abort signal", () => {
+    expect(wrapCommand("docker ps", undefined, false, { hangup: true })).toBe("docker ps");
+  });
+});

@@ -11,6 +11,7 @@ class FakeConnection implements SshConnection {
   constructor(readonly hostName: string) {}
   exec = async () => ({ stdout: "", stderr: "", code: 0, timedOut: false });
   upload = async () => {};
+  transfer = async () => "sftp" as const;
   close = () => this.end();
   destroy = () => this.end(new Error("destroyed"));
   onClose(cb: (err?: Error) => void) {

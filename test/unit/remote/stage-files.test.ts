@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { prepareCommand } from "../../../src/remote/commands/instance.js";
-import { EXIT_STAGE_FAILED, stageFilesLines, stageFilesStdin } from "../../../src/remote/commands/stage-files.js";
+import { EXIT_STAGE_FAILED, stageFilesLines, stageFilesStdin, uploadScript } from "../../../src/remote/commands/stage-files.js";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "cf-stage-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -60,6 +60,46 @@ describe("prepareCommand with files", () => {
   });
 
   it("is valid POSIX sh and shellcheck-clean", () => {
+    expect(spawnSync("dash", ["-n"], { input: script }).status).toBe(0);
+    const sc = spawnSync("shellcheck", ["-s", "sh", "-"], { input: script, encoding: "utf8" });
+    if (sc.error && process.env.CI !== "true") return;
+    expect(sc.stdout).toBe("");
+  });
+});
+
+describe("uploadScript (uploads over exec, for hosts without SFTP)", () => {
+  it("replaces an existing target with the new bytes and mode, leaving no temp, from stdin alone", () => {
+    const dir = path.join(root, "upload");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, ".env"), "OLD=1\n", { mode: 0o644 });
+    const files = filesIn(dir);
+    const script = uploadScript(files);
+    expect(script).not.toContain(SECRET);
+    expect(script).not.toContain(Buffer.from(SECRET).toString("base64").slice(0, 20));
+    const r = spawnSync("sh", ["-c", script], { input: stageFilesStdin(files), encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    for (const f of files) {
+      expect(readFileSync(f.path)).toEqual(Buffer.from(f.content));
+      expect(statSync(f.path).mode & 0o777).toBe(f.mode);
+    }
+    expect(readdirSync(dir).sort()).toEqual([".env", "docker-compose.yml", "provision.sh"]);
+  });
+
+  it("fails with 65 and names the file when its stdin is cut short, keeping the old file", () => {
+    const dir = path.join(root, "cut");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, ".env"), "OLD=1\n");
+    const files = [{ path: `${dir}/.env`, content: "NEW=1\n", mode: 0o600 }];
+    const r = spawnSync("sh", ["-c", uploadScript(files)], { input: stageFilesStdin(files).slice(0, 3), encoding: "utf8" });
+    expect(r.status).toBe(EXIT_STAGE_FAILED);
+    expect(r.stderr).toContain(`cannot write ${dir}/.env`);
+    expect(readFileSync(path.join(dir, ".env"), "utf8")).toBe("OLD=1\n");
+    expect(readdirSync(dir)).toEqual([".env"]);
+  });
+
+  it("is valid POSIX sh and shellcheck-clean", () => {
+    const script = uploadScript(filesIn("/srv/cf/x"));
     expect(spawnSync("dash", ["-n"], { input: script }).status).toBe(0);
     const sc = spawnSync("shellcheck", ["-s", "sh", "-"], { input: script, encoding: "utf8" });
     if (sc.error && process.env.CI !== "true") return;
