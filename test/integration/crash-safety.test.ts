@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.js";
 import { runCli, tempDbUrl } from "./cli.js";
-import { describeSandbox, runSandbox, sandboxDir, sandboxHosts, sh } from "./sandbox.js";
+import { describeSandbox, runSandbox, sandboxDir, sandboxHosts } from "./sandbox.js";
 
 const IMAGE = "clawfleet-test-gateway:1.0";
 const bin = path.resolve("bin/clawfleet.js");
@@ -64,9 +64,24 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 }
 
 /** provision.sh processes still running for a customer on this machine (the sandbox hosts run here). */
-async function remoteScripts(customer: string): Promise<string> {
-  const r = await sh(`pgrep -af 'instances/${customer}/provision.sh' || true`);
-  return r.stdout.trim();
+function remoteScripts(customer: string): string {
+  try {
+    // pgrep itself, not through a shell: a shell's own command line would match the pattern.
+    return execFileSync("pgrep", ["-af", `instances/${customer}/provision.sh`], { encoding: "utf8" }).trim();
+  } catch {
+    return ""; // exit 1: nothing matches
+  }
+}
+
+/** Every descendant of `pid`, deepest first (an sshd listener's per-connection monitors and sessions). */
+function descendants(pid: number): number[] {
+  let kids: number[] = [];
+  try {
+    kids = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" }).split("\n").map((l) => Number(l.trim())).filter(Boolean);
+  } catch {
+    kids = [];
+  }
+  return kids.flatMap((k) => [...descendants(k), k]);
 }
 
 describeSandbox("crash safety (real sshd + Docker + SQLite)", () => {
@@ -99,7 +114,7 @@ describeSandbox("crash safety (real sshd + Docker + SQLite)", () => {
     const first = await killAt(args, env, TRIGGERS[stepName]);
     expect(first.killed, `the ${stepName} trigger never showed:\n${first.stderr}`).toBe(true);
     // The killed client leaves no remote process behind holding the instance's flock.
-    await until(`no provision.sh left for ${customer}`, async () => (await remoteScripts(customer)) === "");
+    await until(`no provision.sh left for ${customer}`, () => remoteScripts(customer) === "");
     const started = Date.now();
     const again = await runCli(args, env);
     expect(again.code, again.stderr).toBe(0);
@@ -129,7 +144,13 @@ describeSandbox("crash safety (real sshd + Docker + SQLite)", () => {
         if (!cut && /✓ prepare/.test(stderr)) {
           cut = true;
           // The listener and every session it forked: the connection dies mid-run.
-          execFileSync("bash", ["-c", `pkill -KILL -P ${listener}; kill -KILL ${listener}`]);
+          for (const pid of [...descendants(listener), listener]) {
+            try {
+              process.kill(pid, "SIGKILL");
+            } catch {
+              // already gone
+            }
+          }
         }
       });
       child.on("close", (code) => resolve({ code, stderr }));
