@@ -20,6 +20,14 @@ if [ -s "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   rm -f "$pidfile"
 fi
 
+# Docker's default address pools hold about 30 bridge networks, and every instance has its own: a
+# shared host (and the sandbox, where all hosts share this engine) carries more. /24s out of
+# 10.128.0.0/12 give 4096. Only written when absent: an operator's own daemon.json wins.
+if [ ! -e /etc/docker/daemon.json ]; then
+  mkdir -p /etc/docker
+  printf '{\n  "default-address-pools": [{ "base": "10.128.0.0/12", "size": 24 }]\n}\n' >/etc/docker/daemon.json
+fi
+
 if ! pgrep -x dockerd >/dev/null; then
   echo "starting dockerd (log: /var/log/dockerd.log)" >&2
   # setsid: the daemon must outlive this script and its caller's process group.

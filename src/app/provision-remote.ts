@@ -30,6 +30,8 @@ export interface Rendered {
 const EXIT_LOCKED = 75;
 /** provision.sh reasons that concern the proxy, not the gateway's health. */
 const INGRESS_FAILURES = new Set(["ingress-port-taken", "site-failed"]);
+/** dockerd's answer when every default address pool is in use by a network. */
+const POOLS_EXHAUSTED = /could not find an available, non-overlapping IPv4 address pool/;
 /** Headroom beyond the plan's health timeout for pulls, a Docker install and the log tail. */
 const SCRIPT_GRACE_MS = 10 * 60_000;
 
@@ -91,7 +93,9 @@ export async function runProvisionScript(deps: Deps, shell: RemoteShell, host: H
     exitCode: res.code,
     // The script's failure report: its log lines plus the container's 50-line log tail.
     stderrTail: tail(res.stderr, 80),
-    hint: `the log tail is above; fix the cause and run the same provision again to resume`,
+    hint: POOLS_EXHAUSTED.test(res.stderr)
+      ? `Docker on ${host.name} has no address pool left for the instance's network (its defaults hold about 30 networks): add "default-address-pools": [{ "base": "10.128.0.0/12", "size": 24 }] to /etc/docker/daemon.json, restart dockerd, then run the same provision again`
+      : `the log tail is above; fix the cause and run the same provision again to resume`,
   });
 }
 

@@ -50,7 +50,7 @@ function watchScripts(hosts: SandboxHost[]) {
         out = ""; // pgrep exits 1 when nothing matches
       }
       // One bash per script run (its pipelines' subshells share the command line; count distinct dirs).
-      const runs = new Set(out.split("\n").map((l) => /(\S+\/instances\/cc-[^/]+)\/provision\.sh/.exec(l)?.[1]).filter(Boolean) as string[]);
+      const runs = new Set(out.split("\n").map((l) => /(\/[^\s'"]*\/instances\/cc-[^/]+)\/(?:\.staged\/)?provision\.sh/.exec(l)?.[1]).filter(Boolean) as string[]);
       let now = 0;
       for (const h of hosts) {
         const n = [...runs].filter((dir) => dir.startsWith(h.remoteRoot + "/")).length;
@@ -101,7 +101,7 @@ describeSandbox("bounded remote runs (real sshd + Docker + SQLite)", () => {
       LIB.map((customerId, i) => fleet.provision({ customerId, plan: "free", host: hosts()[i % 3]!.name, image: IMAGE, plansFile: plansFor(i % 3) })),
     );
     const seen = await watch.stop();
-    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${LIB[i]}: ${(r.reason as Error).message}`] : []));
+    const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${LIB[i]}: ${(r.reason as Error).message}\n${(r.reason as { stderrTail?: string }).stderrTail ?? ""}`] : []));
     expect(failed).toEqual([]);
     expect(seen.samples).toBeGreaterThan(20);
     for (const [host, n] of seen.peak) {
