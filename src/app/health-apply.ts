@@ -1,4 +1,5 @@
 import { decide, type Observation, type PolicyConfig, type PolicyDecision, type PolicyState } from "../domain/health-policy.js";
+import { startHeartbeat } from "./leases/heartbeat.js";
 import { healthRestartCommand, RESTART_LOCKED } from "../remote/commands/health.js";
 import type { RemoteShell } from "../remote/types.js";
 import type { HealthColumns, Lease } from "../store/health-types.js";
@@ -124,6 +125,9 @@ async function afterTransition(ctx: ApplyContext, before: InstanceRecord, d: Pol
   return { action: "none", note: a.type === "none" ? a.note ?? null : null, state: d.state };
 }
 
+/** A restart is `compose restart`/`up -d` plus the lock wait: well within two minutes. */
+const RESTART_TIMEOUT_MS = 120_000;
+
 /** Records the restart first (fenced), then runs it: a crash in between can never lead to a second restart. */
 async function restart(ctx: ApplyContext, lease: Lease, d: PolicyDecision, attempt: number, reason: string, now: Date): Promise<Applied> {
   const { deps, host, cfg } = ctx;
@@ -134,15 +138,19 @@ async function restart(ctx: ApplyContext, lease: Lease, d: PolicyDecision, attem
     await deps.store.leases.release(lease).catch(() => false);
     return { action: "locked", note: "the lease was taken over before the restart", state: d.state };
   }
-  const timeoutMs = Math.max(10_000, Math.min(120_000, ctx.leaseTtlMs - 5_000));
   let outcome: string | null;
+  // Renewed while the restart runs, so a short lease never lapses under a slow one, and a daemon
+  // killed mid-restart frees the instance within one TTL.
+  const stopHeartbeat = startHeartbeat(deps.clock, (until) => deps.store.leases.renew(lease, until), { ttlMs: ctx.leaseTtlMs, renewEveryMs: Math.max(1_000, Math.floor(ctx.leaseTtlMs / 3)) });
   try {
     const res = await step(deps.onEvent, "restart", { host: host.name, customerId, detail: () => label }, () =>
-      ctx.shell.exec(healthRestartCommand(host.remoteRoot, customerId), { timeoutMs }),
+      ctx.shell.exec(healthRestartCommand(host.remoteRoot, customerId), { timeoutMs: RESTART_TIMEOUT_MS }),
     );
     outcome = res.code === 0 ? null : res.code === RESTART_LOCKED ? "the instance is locked by another clawfleet run" : `exit ${res.timedOut ? "timeout" : res.code}: ${tail(res.stderr)}`;
   } catch (err) {
     outcome = messageOf(err);
+  } finally {
+    stopHeartbeat();
   }
   await audit(deps, "health.restart", customerId, outcome === null ? "ok" : "failed", `${label}: ${reason}${outcome ? `; ${outcome}` : ""}`.slice(0, 500));
   const statusReason = outcome === null ? `restarted (${label}): ${reason}` : `restart failed (${label}): ${outcome}`;

@@ -1,4 +1,5 @@
 import os from "node:os";
+import { LEASE_POLICY } from "./leases/heartbeat.js";
 import { randomBytes } from "node:crypto";
 import pLimit from "p-limit";
 import { decide, type PolicyConfig } from "../domain/health-policy.js";
@@ -16,7 +17,8 @@ import type { HostHealth, InstanceHealth, SweepOptions, SweepReport } from "./he
 import type { Deps } from "./ports.js";
 
 export const DEFAULT_CONCURRENCY = 32;
-export const DEFAULT_LEASE_TTL_MS = 3 * 60_000;
+/** Short, as every operation lease: the restart renews it by heartbeat while it runs. */
+export const DEFAULT_LEASE_TTL_MS = LEASE_POLICY.ttlMs;
 
 /** A lease owner id that is unique per process and readable in the DB. */
 export function leaseOwnerId(): string {

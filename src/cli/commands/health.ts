@@ -82,7 +82,7 @@ function policyFlags(cmd: Command): Command {
     .option("--backoff-initial <duration>", "cooldown after the first restart, doubling (default 1m)", durationOption("--backoff-initial"))
     .option("--backoff-max <duration>", "longest cooldown (default 30m)", durationOption("--backoff-max"))
     .option("--concurrency <n>", "hosts swept at once (default 32)", intOption("--concurrency"))
-    .option("--lease-ttl <duration>", "how long an instance lease holds before another process may take over (default 3m)", durationOption("--lease-ttl"))
+    .option("--lease-ttl <duration>", "how long an instance lease holds before another process may take over (default 30s; renewed while a restart runs)", durationOption("--lease-ttl"))
     .option("--webhook <url>", "alert webhook (default: CLAWFLEET_ALERT_WEBHOOK)")
     .option("--plans <file>", "plans file (default: CLAWFLEET_PLANS or templates/plans.yaml)");
 }
