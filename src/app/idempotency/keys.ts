@@ -19,6 +19,12 @@ export interface KeyedCall<T, S> {
   keep: (result: T) => S;
   /** The reply to a repeated call, from what was kept. */
   replay: (kept: S) => Promise<T>;
+  /**
+   * On a retry of a call that never recorded its outcome (its process died after the work, before
+   * the bookkeeping), `run` may refuse because the work is already done: this turns that refusal
+   * into the outcome, or returns null to let the error stand.
+   */
+  recover?: (err: unknown) => Promise<T | null>;
 }
 
 /**
@@ -54,8 +60,9 @@ export async function onceByKey<T, S>(deps: Deps, call: KeyedCall<T, S>): Promis
     }
   }
   const stop = startHeartbeat(deps.clock, (until) => repo.renew(call.key, owner, until));
+  const run = inserted || !call.recover ? call.run : () => call.run().catch(async (err: unknown) => (await call.recover!(err)) ?? Promise.reject(err));
   try {
-    const result = await call.run();
+    const result = await run();
     await repo.finish(call.key, owner, "done", JSON.stringify(call.keep(result)));
     return result;
   } catch (err) {

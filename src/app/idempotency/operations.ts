@@ -1,4 +1,10 @@
 import { apiKeyFingerprint } from "../../domain/secrets.js";
+import { portsForSlot } from "../../domain/ports.js";
+import { ConflictError, NotFoundError } from "../../errors.js";
+import type { InstanceRecord } from "../../store/types.js";
+import { loadPlansFor } from "../desired.js";
+import { siteUrls } from "../ingress/site-plan.js";
+import { LIVE_STATUSES } from "../leases/instance.js";
 import { destroyInstance, type DestroyInput, type DestroyResult } from "../destroy.js";
 import type { Deps } from "../ports.js";
 import { provision, type DryRunResult, type ProvisionInput, type ProvisionResult } from "../provision.js";
@@ -34,7 +40,36 @@ export async function provisionOnce(deps: Deps, input: ProvisionInput): Promise<
     run: () => provision(deps, input) as Promise<ProvisionResult>,
     keep: ({ gatewayToken: _t, loginUrl: _l, replayed: _r, tokenReissued: _i, ...kept }) => kept,
     replay: reissue,
+    // The first try finished the instance but died before recording the key's outcome.
+    recover: async (err) => {
+      if (!(err instanceof ConflictError)) return null;
+      const row = await deps.store.instances.get(input.customerId);
+      if (!row || !LIVE_STATUSES.includes(row.status) || row.plan !== input.plan) return null;
+      return reissue(await keptFromRow(deps, row, input.plansFile));
+    },
   });
+}
+
+/** What a provision reply holds (no token), rebuilt from the row and the plans. */
+async function keptFromRow(deps: Deps, row: InstanceRecord, plansFile?: string): Promise<KeptProvision> {
+  const [host, plans] = await Promise.all([deps.store.hosts.getById(row.hostId), loadPlansFor(deps, plansFile)]);
+  if (!host) throw new NotFoundError(`instance ${row.customerId}'s host is no longer registered`);
+  const ports = portsForSlot(row.portSlot ?? 0, plans.basePort, plans.portStep);
+  return {
+    customerId: row.customerId,
+    plan: row.plan,
+    host: host.name,
+    instanceId: row.id,
+    status: row.status,
+    url: `http://127.0.0.1:${ports.gateway}/`,
+    sshTunnel: `ssh -N -L ${ports.gateway}:127.0.0.1:${ports.gateway} -p ${host.port} ${host.user}@${host.address}`,
+    publicUrl: siteUrls(plans.ingress, row.subdomain, "").publicUrl,
+    ports,
+    durationMs: 0,
+    timings: {},
+    changed: false,
+    composeRuns: 0,
+  };
 }
 
 export function upgradeOnce(deps: Deps, input: UpgradeInput): Promise<UpgradeResult & Replayed> {

@@ -21,7 +21,7 @@ function setup() {
       keep: ({ secret: _s, ...kept }) => kept,
       replay: async (kept) => ({ ...kept, secret: "reissued", replayed: true }),
     });
-  return { store, clock, call, runs: () => runs };
+  return { store, clock, deps, call, runs: () => runs };
 }
 
 describe("idempotency keys", () => {
@@ -71,6 +71,22 @@ describe("idempotency keys", () => {
     const other = `elsewhere:1:key-provision:x`;
     await t.store.idempotency.begin({ key: "k9", operation: "provision", requestHash: "", customerId: "acme", owner: other, ttlMs: 30_000, now: t.clock.now() });
     await expect(t.call("k9", {})).rejects.toThrow(/already used for a different request/);
+  });
+
+  it("a retry whose work was already done before the crash recovers the outcome instead of failing", async () => {
+    const t = setup();
+    const refuse = () => Promise.reject(new Error("already has an instance"));
+    const keyed = (recover?: (err: unknown) => Promise<{ n: number } | null>) =>
+      onceByKey(t.deps, { key: "k1", operation: "provision", customerId: "acme", request: {}, run: refuse, keep: (r) => r, replay: async (k) => ({ ...k, replayed: true }), recover });
+    await expect(keyed()).rejects.toThrow("already has an instance");
+    // Now as if a process had died right after the work, before it recorded the outcome.
+    const gone = spawnSync(process.execPath, ["-e", "0"]).pid!;
+    const rec = (await t.store.idempotency.get("k1"))!;
+    await t.store.idempotency.takeover("k1", { owner: rec.owner, status: rec.status }, `${os.hostname()}:${gone}:key-provision:x`, new Date(t.clock.now().getTime() + 30_000));
+    await expect(keyed(async () => null)).rejects.toThrow("already has an instance");
+    await t.store.idempotency.takeover("k1", { owner: (await t.store.idempotency.get("k1"))!.owner, status: "failed" }, `${os.hostname()}:${gone}:key-provision:x`, new Date(t.clock.now().getTime() + 30_000));
+    expect(await keyed(async () => ({ n: 7 }))).toEqual({ n: 7 });
+    expect(await keyed()).toEqual({ n: 7, replayed: true });
   });
 
   it("rejects a malformed key", async () => {
