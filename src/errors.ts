@@ -67,6 +67,16 @@ export class RemoteCommandError extends ClawfleetError {
   }
 }
 
+/** The local database file cannot be opened or read: corrupt, not a database, a directory, no permission (exit 1). */
+export class DatabaseFileError extends ClawfleetError {
+  /** The file as given in the database URL. */
+  readonly file: string;
+  constructor(file: string, message: string, hint: string, options?: { cause?: unknown }) {
+    super("FAILED", message, hint, options);
+    this.file = file;
+  }
+}
+
 /** Exit status for an error code, as in the CLI contract. */
 export const EXIT_CODES: Record<ErrorCode, number> = {
   FAILED: 1,

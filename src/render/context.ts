@@ -6,6 +6,7 @@ import { imageRefProblem } from "../domain/images.js";
 import { PLAN_NAME_RE, type PlanName, type PlanSpec } from "../domain/plans.js";
 import { CONTAINER_PORTS, type PortSet } from "../domain/ports.js";
 import { GATEWAY_TOKEN_RE } from "../domain/secrets.js";
+import { imageRegistry } from "./image-registry.js";
 import { goDuration, toSeconds } from "../domain/sizes.js";
 
 /** Everything one instance's files are rendered from. */
@@ -83,6 +84,7 @@ export function publicView(ctx: InstanceContext, configHash: string) {
     containerName: projectName(ctx.customerId),
     volumeName: dataVolumeName(ctx.customerId),
     image: ctx.image,
+    imageRegistry: imageRegistry(ctx.image),
     configHash,
     dataPath: s.dataPath,
     memory: s.memory,

@@ -1,5 +1,6 @@
 export { renderInstance, renderEach, type RenderOptions, type RenderedInstance, type FileKey, type FileOutcome } from "./render-instance.js";
 export { checkInstanceContext, computeConfigHash, canonicalJson, type InstanceContext } from "./context.js";
+export { imageRegistry } from "./image-registry.js";
 export { checkCompose, POLICY_RULES, type PolicyViolation, type ComposeExpectations } from "./compose-policy.js";
 export { parseComposeYaml, type ParsedCompose, type YamlProblem } from "./compose-yaml.js";
 export { validateComposeSchema, type SchemaProblem } from "./compose-schema.js";

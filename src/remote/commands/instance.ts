@@ -46,14 +46,22 @@ export function cleanupStagedCommand(root: string, customerId: string): string {
   return `rm -rf ${shq(instancePaths(root, customerId).staged)}`;
 }
 
+/** provision.sh's result line; fields other than these stay `unknown` and are checked by the caller. */
+export type ProvisionResultLine = Record<string, unknown> & {
+  /** A fresh install's container could not be removed after a failure (false when a script predates the field). */
+  containerLeft: boolean;
+};
+
 /** Parses provision.sh's last stdout line `CLAWFLEET_RESULT {json}`. */
-export function parseResultLine(stdout: string): Record<string, unknown> | null {
+export function parseResultLine(stdout: string): ProvisionResultLine | null {
   const lines = stdout.trimEnd().split("\n");
   for (let i = lines.length - 1; i >= 0; i--) {
     const m = /^CLAWFLEET_RESULT (\{.*\})\s*$/.exec(lines[i]!);
     if (!m) continue;
     try {
-      return JSON.parse(m[1]!) as Record<string, unknown>;
+      // The pattern admits only an object; a field older scripts lack gets its default.
+      const fields = JSON.parse(m[1]!) as Record<string, unknown>;
+      return { ...fields, containerLeft: fields.containerLeft === true };
     } catch {
       return null;
     }
