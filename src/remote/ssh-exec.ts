@@ -37,8 +37,10 @@ export function runExec(client: Client, host: string, command: string, options: 
   const { stdin, timeoutMs, signal } = options;
   signal?.throwIfAborted();
   const abortable = signal !== undefined;
-  // Commands that take stdin keep today's form: their stdin's EOF is data, not a hangup.
-  const hangup = (timeoutMs !== undefined || abortable) && stdin === undefined && !options.stdinStream;
+  // Commands that take stdin keep today's form: their stdin's EOF is data, not a hangup. So do
+  // binary streams out (backups): they notice a cut on their next write and clean up themselves
+  // (unpausing the container), which a TERM-then-KILL of their group would cut short.
+  const hangup = (timeoutMs !== undefined || abortable) && stdin === undefined && !options.stdinStream && !options.stdoutSink;
   const wrapped = wrapCommand(command, timeoutMs, abortable, { hangup });
   return new Promise<ExecResult>((resolve, reject) => {
     const opened = (err: Error | undefined, channel: ClientChannel) => {

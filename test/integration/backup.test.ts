@@ -115,7 +115,7 @@ describeSandbox("backups and restore (real sshd + Docker)", () => {
     const lease = await withStore((s) => s.leases.acquire({ customerId: "bk-a", owner: "test:other", ttlMs: 60_000, now: new Date(), statuses: ["healthy"] }));
     expect(lease).not.toBeNull();
     try {
-      expect((await cli(["restore", "bk-a", "--backup", first.id], 4)).stderr).toMatch(/being worked on/);
+      expect((await cli(["restore", "bk-a", "--backup", first.id], 4)).stderr).toMatch(/held by test:other, since .*lapses in \d+ s/);
     } finally {
       await withStore((s) => s.leases.release(lease!));
     }
