@@ -1,10 +1,8 @@
-import { ConflictError, InputError, RemoteCommandError } from "../errors.js";
+import { InputError, RemoteCommandError } from "../errors.js";
 import { destroyCommand, destroyTargets, parseDestroy } from "../remote/commands/lifecycle.js";
 import { reloadFailed } from "../remote/commands/ingress.js";
 import type { HostRecord, InstanceRecord, InstanceStatus } from "../store/types.js";
 import { withRunSlot } from "./runs/gate.js";
-import { isDeadLocalOwner } from "./leases/holder.js";
-import { describeHolder } from "../store/lease-owner.js";
 import { LIVE_STATUSES, withInstanceLease } from "./leases/instance.js";
 import { step } from "./events.js";
 import { audit } from "./hosts.js";
@@ -48,9 +46,7 @@ export async function destroyInstance(deps: Deps, input: DestroyInput): Promise<
       `run \`clawfleet destroy ${row.customerId} --force${keepData ? " --keep-data" : ""}\`${keepData ? "" : ", or add --keep-data to keep the data volume"}`,
     );
   }
-  if (row.status === "provisioning" && row.leaseUntil && row.leaseUntil > deps.clock.now() && !isDeadLocalOwner(row.leaseOwner)) {
-    throw new ConflictError(`${row.customerId} is being provisioned right now by ${describeHolder(row, deps.clock.now())}`, "wait for it to finish, then destroy it");
-  }
+  // A provision in progress holds the lease: withInstanceLease refuses, naming it (or takes over a dead one).
   const statuses: InstanceStatus[] = [...LIVE_STATUSES, "failed", "provisioning"];
   return withInstanceLease(deps, row, "destroy", () => withRunSlot(deps, host, row.customerId, "destroy", () => destroyLeased(deps, row, host, input, removed)), statuses);
 }

@@ -1,5 +1,4 @@
 import os from "node:os";
-import { LEASE_POLICY } from "./leases/heartbeat.js";
 import { randomBytes } from "node:crypto";
 import pLimit from "p-limit";
 import { decide, type PolicyConfig } from "../domain/health-policy.js";
@@ -14,6 +13,7 @@ import { probeHost, type HostProbe } from "./health-host.js";
 import { healthOf, historyRow, observe, unknownOf } from "./health-observe.js";
 import { hostOutage } from "./health-outage.js";
 import type { HostHealth, InstanceHealth, SweepOptions, SweepReport } from "./health-types.js";
+import { LEASE_POLICY } from "./leases/heartbeat.js";
 import type { Deps } from "./ports.js";
 
 export const DEFAULT_CONCURRENCY = 32;

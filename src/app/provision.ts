@@ -13,7 +13,8 @@ import type { Deps } from "./ports.js";
 import { getPlan, loadPlans, defaultPlansFile, type Plans, type PlanSpec } from "../domain/plans.js";
 import { checkImageRef } from "../domain/images.js";
 import { chooseTarget } from "./placement/target.js";
-import { LEASE_POLICY, startHeartbeat } from "./leases/heartbeat.js";
+import { LEASE_POLICY } from "./leases/heartbeat.js";
+import { keepLeaseAlive } from "./leases/instance.js";
 import { isDeadLocalOwner } from "./leases/holder.js";
 import { withRunSlot } from "./runs/gate.js";
 import { describeHolder, makeOwner } from "../store/lease-owner.js";
@@ -123,8 +124,8 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
       takeoverFrom,
     }),
   );
-  const lease = { customerId, owner: leaseOwner, fence: row.leaseFence, until: row.leaseUntil!, row };
-  const stopHeartbeat = startHeartbeat(deps.clock, (until) => deps.store.leases.renew(lease, until));
+  // The claim is the instance's lease: renewed like every operation's while the provision runs.
+  const stopHeartbeat = keepLeaseAlive(deps, { customerId, owner: leaseOwner, fence: row.leaseFence, until: row.leaseUntil!, row });
   const token = generateGatewayToken();
   try {
     return await withRunSlot(deps, host, customerId, "provision", async () => {
@@ -167,8 +168,7 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
       instanceId: done.id,
       status: done.status,
       gatewayToken: token,
-      url: `http://127.0.0.1:${ports.gateway}/`,
-      sshTunnel: `ssh -N -L ${ports.gateway}:127.0.0.1:${ports.gateway} -p ${host.port} ${host.user}@${host.address}`,
+      ...loopbackAccess(host, ports),
       ...siteUrls(config.ingress, subdomain, token),
       ports,
       durationMs: Date.now() - started,
@@ -183,6 +183,11 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
   } finally {
     stopHeartbeat();
   }
+}
+
+/** How an operator reaches the gateway: its loopback URL on the host, through an SSH tunnel. */
+export function loopbackAccess(host: Pick<HostRecord, "port" | "user" | "address">, ports: PortSet): { url: string; sshTunnel: string } {
+  return { url: `http://127.0.0.1:${ports.gateway}/`, sshTunnel: `ssh -N -L ${ports.gateway}:127.0.0.1:${ports.gateway} -p ${host.port} ${host.user}@${host.address}` };
 }
 
 const PORT_TAKEN = /port is already allocated|address already in use/i;

@@ -1,6 +1,6 @@
 import type { IdempotencyRecord, IdempotencyRepo } from "./coordination-types.js";
 import type { PrismaClient } from "./generated/sqlite/client.js";
-import { withRetry } from "./retry.js";
+import { isUniqueViolation, withRetry } from "./retry.js";
 
 /** Idempotency keys: the key's primary key picks the one request that runs; the rest read its row. */
 export function idempotencyRepo(db: PrismaClient): IdempotencyRepo {
@@ -14,8 +14,7 @@ export function idempotencyRepo(db: PrismaClient): IdempotencyRepo {
         );
         return { inserted: true, record: record as IdempotencyRecord };
       } catch (err) {
-        // The key is the table's only unique constraint.
-        if ((err as { code?: string })?.code !== "P2002") throw err;
+        if (!isUniqueViolation(err, "key")) throw err;
         const record = await get(key);
         if (!record) throw err;
         return { inserted: false, record };

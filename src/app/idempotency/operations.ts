@@ -7,7 +7,7 @@ import { siteUrls } from "../ingress/site-plan.js";
 import { LIVE_STATUSES } from "../leases/instance.js";
 import { destroyInstance, type DestroyInput, type DestroyResult } from "../destroy.js";
 import type { Deps } from "../ports.js";
-import { provision, type DryRunResult, type ProvisionInput, type ProvisionResult } from "../provision.js";
+import { loopbackAccess, provision, type DryRunResult, type ProvisionInput, type ProvisionResult } from "../provision.js";
 import { rotateToken, type RotateTokenResult } from "../rotate-token.js";
 import { upgradeInstance, type UpgradeInput, type UpgradeResult } from "../upgrade.js";
 import { onceByKey } from "./keys.js";
@@ -61,8 +61,7 @@ async function keptFromRow(deps: Deps, row: InstanceRecord, plansFile?: string):
     host: host.name,
     instanceId: row.id,
     status: row.status,
-    url: `http://127.0.0.1:${ports.gateway}/`,
-    sshTunnel: `ssh -N -L ${ports.gateway}:127.0.0.1:${ports.gateway} -p ${host.port} ${host.user}@${host.address}`,
+    ...loopbackAccess(host, ports),
     publicUrl: siteUrls(plans.ingress, row.subdomain, "").publicUrl,
     ports,
     durationMs: 0,
@@ -73,31 +72,20 @@ async function keptFromRow(deps: Deps, row: InstanceRecord, plansFile?: string):
 }
 
 export function upgradeOnce(deps: Deps, input: UpgradeInput): Promise<UpgradeResult & Replayed> {
-  if (!input.idempotencyKey) return upgradeInstance(deps, input);
-  const { idempotencyKey: key, ...request } = input;
-  return onceByKey<UpgradeResult & Replayed, UpgradeResult>(deps, {
-    key,
-    operation: "upgrade",
-    customerId: input.customerId,
-    request,
-    run: () => upgradeInstance(deps, input),
-    keep: (r) => r,
-    replay: async (kept) => ({ ...kept, replayed: true }),
-  });
+  return secretFreeOnce(deps, "upgrade", input, () => upgradeInstance(deps, input));
 }
 
 export function destroyOnce(deps: Deps, input: DestroyInput): Promise<DestroyResult & Replayed> {
-  if (!input.idempotencyKey) return destroyInstance(deps, input);
+  return secretFreeOnce(deps, "destroy", input, () => destroyInstance(deps, input));
+}
+
+/** An operation whose result holds no secret: a repeat gets the kept result back as it is. */
+function secretFreeOnce<T>(deps: Deps, operation: "upgrade" | "destroy", input: { customerId: string; idempotencyKey?: string }, work: () => Promise<T>): Promise<T & Replayed> {
+  // Replayed's fields are all optional: a first outcome is one as it stands.
+  const run = work as () => Promise<T & Replayed>;
+  if (!input.idempotencyKey) return run();
   const { idempotencyKey: key, ...request } = input;
-  return onceByKey<DestroyResult & Replayed, DestroyResult>(deps, {
-    key,
-    operation: "destroy",
-    customerId: input.customerId,
-    request,
-    run: () => destroyInstance(deps, input),
-    keep: (r) => r,
-    replay: async (kept) => ({ ...kept, replayed: true }),
-  });
+  return onceByKey<T & Replayed, T>(deps, { key, operation, customerId: input.customerId, request, run, keep: (r) => r, replay: async (kept) => ({ ...kept, replayed: true }) });
 }
 
 export function rotateTokenOnce(deps: Deps, customerId: string, opts: { plansFile?: string; idempotencyKey?: string } = {}): Promise<RotateTokenResult & Replayed> {

@@ -18,15 +18,20 @@ export const LIVE_STATUSES: InstanceStatus[] = ["healthy", "unhealthy", "quarant
  */
 export async function withInstanceLease<T>(deps: Deps, row: InstanceRecord, action: string, fn: (lease: Lease) => Promise<T>, statuses: InstanceStatus[] = LIVE_STATUSES): Promise<T> {
   const lease = await acquireInstanceLease(deps, row, action, statuses);
-  const stop = startHeartbeat(deps.clock, (until) => deps.store.leases.renew(lease, until), {
-    onLost: () => deps.onEvent({ type: "warn", message: `lost the lease on ${row.customerId} (unlocked or taken over); its writes will be refused`, customerId: row.customerId, at: Date.now() }),
-  });
+  const stop = keepLeaseAlive(deps, lease);
   try {
     return await fn(lease);
   } finally {
     stop();
     await deps.store.leases.release(lease).catch(() => false);
   }
+}
+
+/** Renews `lease` by heartbeat until the returned function is called; warns once if it is lost. */
+export function keepLeaseAlive(deps: Deps, lease: Lease): () => void {
+  return startHeartbeat(deps.clock, (until) => deps.store.leases.renew(lease, until), {
+    onLost: () => deps.onEvent({ type: "warn", message: `lost the lease on ${lease.customerId} (unlocked or taken over); its writes will be refused`, customerId: lease.customerId, at: Date.now() }),
+  });
 }
 
 /** Takes the lease, taking over one whose holder died on this machine; ConflictError naming the holder otherwise. */
