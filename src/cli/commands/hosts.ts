@@ -34,7 +34,9 @@ export function registerHosts(program: Command, run: Runner): void {
           });
           if (!res.docker.ok) out.warn(res.docker.detail);
           const transfer = res.transfer === "exec" ? "exec (no SFTP subsystem: files are piped over exec, still 0600 temp, fsync, rename)" : (res.transfer ?? "unknown");
-          const memory = res.memTotalMb === null ? "MemTotal unreadable: set a capacity with `clawfleet hosts set " + res.host.name + " --capacity-mb N`" : `${res.memTotalMb} MB (capacity ${res.host.capacityMb ?? `${res.memTotalMb} minus the reserve`} MB)`;
+          const room = (await fleet.hosts.usage()).find((r) => r.host.id === res.host.id);
+          const capacity = room?.capacityMb == null ? "capacity unknown: set one with `clawfleet hosts set " + res.host.name + " --capacity-mb N`" : `capacity ${room.capacityMb} MB for instances`;
+          const memory = `${res.memTotalMb === null ? "MemTotal unreadable" : `MemTotal ${res.memTotalMb} MB`}, ${capacity}`;
           out.result({ host: res.host, fingerprint: res.fingerprint, docker: res.docker, memTotalMb: res.memTotalMb, transfer: res.transfer }, () =>
             [`registered ${res.host.name} (${res.host.user}@${res.host.address}:${res.host.port})`, `pinned host key ${res.fingerprint}`, `docker: ${res.docker.detail}`, `transfer: ${transfer}`, `memory: ${memory}`].join("\n"),
           );
