@@ -5,9 +5,6 @@ ADD COLUMN     "sweptAt" TIMESTAMP(3),
 ADD COLUMN     "sweptBy" TEXT;
 
 -- CreateIndex
-CREATE INDEX "Instance_hostId_idx" ON "Instance"("hostId");
-
--- CreateIndex
 CREATE INDEX "Event_at_idx" ON "Event"("at");
 
 -- CreateIndex
