@@ -14,9 +14,12 @@ import { healthOf, historyRow, observe, unknownOf } from "./health-observe.js";
 import { hostOutage } from "./health-outage.js";
 import type { HostHealth, InstanceHealth, SweepOptions, SweepReport } from "./health-types.js";
 import { LEASE_POLICY } from "./leases/heartbeat.js";
+import { sweepRound, type RoundPlan } from "./host-leases/round.js";
 import type { Deps } from "./ports.js";
 
 export const DEFAULT_CONCURRENCY = 32;
+/** Hosts per lease claim and per history write. */
+export const DEFAULT_CLAIM_BATCH = 8;
 /** Short, as every operation lease: the restart renews it by heartbeat while it runs. */
 export const DEFAULT_LEASE_TTL_MS = LEASE_POLICY.ttlMs;
 
@@ -32,20 +35,39 @@ export function policyOf(plans: Plans, overrides: Partial<PolicyConfig> = {}): P
   return { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }
 
-/** One sweep: every host in parallel (bounded), one batched command each, then the policy per instance. */
+/**
+ * One sweep: every host in parallel (bounded), one batched command each, then the policy per
+ * instance. Hosts are claimed through host leases in batches, so several daemons on one DB share
+ * them and never sweep one host at once; each batch's history is written in one go.
+ */
 export async function healthSweep(deps: Deps, opts: SweepOptions = {}): Promise<SweepReport> {
   const started = Date.now();
   const at = deps.clock.now();
   const plans = await loadPlans(opts.plansFile ?? defaultPlansFile(deps.env));
   const cfg = policyOf(plans, opts.policy);
-  const { hosts, byHost, skipped } = await scope(deps, opts.customerId);
-  const limit = pLimit(opts.concurrency ?? DEFAULT_CONCURRENCY);
   const owner = opts.owner ?? leaseOwnerId();
-  const results = await Promise.all(hosts.map((h) => limit(() => sweepHost(deps, opts, cfg, plans, owner, h, byHost.get(h.id) ?? []))));
-  // One write for the whole sweep's history and one for the steady state: two commits, not two per host.
-  await deps.store.healthChecks.record(results.flatMap((r) => r.history));
-  const steady = results.flatMap((r) => r.steadyIds);
-  if (steady.length > 0) await deps.store.healthChecks.touchHealthy(steady, deps.clock.now());
+  const { hosts, rowsOf, skipped } = await scope(deps, opts.customerId);
+  const plan: RoundPlan = {
+    owner, hosts, periodAt: opts.period?.at ?? at, dueBefore: opts.period?.dueBefore ?? null,
+    deadline: opts.period?.deadline ?? new Date(at.getTime() + ONE_SHOT_WAIT_MS),
+    record: opts.act !== false && !opts.customerId, concurrency: opts.concurrency ?? DEFAULT_CONCURRENCY, batch: opts.batch ?? DEFAULT_CLAIM_BATCH,
+    signal: opts.signal, ttlMs: opts.leaseTtlMs,
+  };
+  const round = await sweepRound<HostResult>(deps, plan, {
+    start(batch) {
+      const rows = rowsOf(batch.map((h) => h.id));
+      return batch.map((h) => rows.then((byHost) => sweepHost(deps, opts, cfg, plans, owner, h, byHost.get(h.id) ?? [])));
+    },
+    async flush(results) {
+      // One write for the batch's history and one for its steady state.
+      await deps.store.healthChecks.record(results.flatMap((r) => r.history));
+      const steady = results.flatMap((r) => r.steadyIds);
+      if (steady.length > 0) await deps.store.healthChecks.touchHealthy(steady, deps.clock.now());
+    },
+    complete: (r) => !r.abandoned,
+  });
+  // Claims go in lease order; reports read by host name, as before.
+  const results = [...round.results].sort((x, y) => x.host.name.localeCompare(y.host.name));
   const hostList = results.map((r) => r.host);
   const instances = [...results.flatMap((r) => r.instances), ...skipped];
   const count = (f: (i: InstanceHealth) => boolean) => instances.filter(f).length;
@@ -58,20 +80,29 @@ export async function healthSweep(deps: Deps, opts: SweepOptions = {}): Promise<
     quarantined: count((i) => i.instanceStatus === "quarantined"),
     hostsDown: hostList.filter((h) => !h.reachable).length,
   };
-  const ok = summary.hostsDown === 0 && summary.healthy === summary.instances;
-  return { at: at.toISOString(), durationMs: Date.now() - started, ok, hosts: hostList, instances, summary };
+  const missed = round.missed.map((h) => h.name);
+  const ok = summary.hostsDown === 0 && summary.healthy === summary.instances && missed.length === 0;
+  return { at: at.toISOString(), durationMs: Date.now() - started, ok, hosts: hostList, instances, summary, sweptElsewhere: round.elsewhere, missed };
 }
 
+/** How long a one-shot check waits for hosts another sweeper is sweeping right now. */
+export const ONE_SHOT_WAIT_MS = 60_000;
+
 async function scope(deps: Deps, customerId?: string) {
-  const [hosts, rows] = await Promise.all([deps.store.hosts.list(), customerId ? one(deps, customerId) : deps.store.instances.list()]);
-  // A snapshot: the policy compares against what this sweep read, whatever the store hands out.
-  const swept = rows.filter((r) => SWEPT_STATUSES.includes(r.status)).map((r) => ({ ...r }));
-  const byHost = new Map<string, InstanceRecord[]>();
-  for (const r of swept) byHost.set(r.hostId, [...(byHost.get(r.hostId) ?? []), r]);
+  const hosts = await deps.store.hosts.list();
+  // A snapshot per claimed batch: the policy compares against what was read, whatever the store hands out.
+  const group = (rows: InstanceRecord[]) => {
+    const byHost = new Map<string, InstanceRecord[]>();
+    for (const r of rows.filter((r) => SWEPT_STATUSES.includes(r.status)).map((r) => ({ ...r }))) byHost.set(r.hostId, [...(byHost.get(r.hostId) ?? []), r]);
+    return byHost;
+  };
+  if (!customerId) return { hosts, rowsOf: async (ids: string[]) => group(await deps.store.instances.list({ hostIds: ids })), skipped: [] as InstanceHealth[] };
+  const rows = await one(deps, customerId);
   const hostName = new Map(hosts.map((h) => [h.id, h.name]));
   // Asked about one instance the policy does not own (stopped, provisioning…): say so, contact nobody.
-  const skipped = customerId ? rows.filter((r) => !SWEPT_STATUSES.includes(r.status)).map((r) => unknownOf(r, hostName.get(r.hostId) ?? "?", `the instance is ${r.status}; sweeps leave it alone`)) : [];
-  return { hosts: customerId ? hosts.filter((h) => byHost.has(h.id)) : hosts, byHost, skipped };
+  const skipped = rows.filter((r) => !SWEPT_STATUSES.includes(r.status)).map((r) => unknownOf(r, hostName.get(r.hostId) ?? "?", `the instance is ${r.status}; sweeps leave it alone`));
+  const byHost = group(rows);
+  return { hosts: hosts.filter((h) => byHost.has(h.id)), rowsOf: async () => byHost, skipped };
 }
 
 async function one(deps: Deps, customerId: string): Promise<InstanceRecord[]> {
@@ -81,6 +112,8 @@ async function one(deps: Deps, customerId: string): Promise<InstanceRecord[]> {
 }
 
 interface HostResult {
+  /** The sweep stopped before the host answered: nothing was learned or recorded. */
+  abandoned?: boolean;
   host: HostHealth;
   instances: InstanceHealth[];
   history: NewHealthCheck[];
@@ -144,5 +177,5 @@ function hostHealth(host: HostRecord, probe: HostProbe, instances: number, start
 function abandoned(host: HostRecord, rows: InstanceRecord[], started: number): HostResult {
   const reason = "the sweep was stopped before this host answered";
   const h: HostHealth = { name: host.name, reachable: true, error: reason, durationMs: Date.now() - started, instances: rows.length };
-  return { host: h, instances: rows.map((r) => unknownOf(r, host.name, reason)), history: [], steadyIds: [] };
+  return { abandoned: true, host: h, instances: rows.map((r) => unknownOf(r, host.name, reason)), history: [], steadyIds: [] };
 }

@@ -56,6 +56,10 @@ export interface SweepReport {
     quarantined: number;
     hostsDown: number;
   };
+  /** Hosts another sweeper (a daemon on the same DB) had already swept for this period. */
+  sweptElsewhere: number;
+  /** Hosts another live sweeper still held when this sweep's deadline came: not checked by anyone yet. */
+  missed: string[];
 }
 
 export interface SweepOptions {
@@ -66,6 +70,14 @@ export interface SweepOptions {
   plansFile?: string;
   /** Hosts swept at once. Default 32. */
   concurrency?: number;
+  /** Hosts per host-lease claim and per history write. Default 8. */
+  batch?: number;
+  /**
+   * The daemon's sweep period: only hosts nobody swept since `dueBefore` are swept, each recorded as
+   * swept for the period starting `at`; hosts others still hold are waited for until `deadline`.
+   * Without it (a one-shot check) every host is swept once, waiting up to a minute for busy ones.
+   */
+  period?: { at: Date; dueBefore: Date; deadline: Date };
   /** Apply the policy: history, counters, restarts, alerts. Default true; false only observes. */
   act?: boolean;
   /** How long a lease is held before others may take over. Default 3 min. */

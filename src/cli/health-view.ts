@@ -33,7 +33,9 @@ export function humanSweep(r: SweepReport): string {
 export function sweepLine(r: SweepReport): string {
   const s = r.summary;
   const verdict = r.ok ? pc.green("all healthy") : pc.red("attention");
-  return `${r.at} sweep ${formatMs(r.durationMs)}: ${r.hosts.length} host(s), ${s.hostsDown} down; ${s.instances} instance(s): ${s.healthy} healthy, ${s.unhealthy} unhealthy, ${s.unknown} unknown; ${s.restarted} restarted, ${s.quarantined} quarantined: ${verdict}`;
+  const shared = r.sweptElsewhere > 0 ? ` (+${r.sweptElsewhere} swept by other daemons)` : "";
+  const missed = r.missed.length > 0 ? pc.red(`; not swept by anyone yet, still held by another daemon: ${r.missed.join(", ")}`) : "";
+  return `${r.at} sweep ${formatMs(r.durationMs)}: ${r.hosts.length} host(s)${shared}, ${s.hostsDown} down; ${s.instances} instance(s): ${s.healthy} healthy, ${s.unhealthy} unhealthy, ${s.unknown} unknown; ${s.restarted} restarted, ${s.quarantined} quarantined${missed}: ${verdict}`;
 }
 
 export function humanHistory(h: HealthHistory): string {

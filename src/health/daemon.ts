@@ -57,7 +57,7 @@ export function startHealthDaemon(deps: Deps, opts: DaemonOptions): HealthDaemon
       opts.onSkip?.();
       return Promise.resolve(null);
     }
-    const run = healthSweep(deps, { ...opts.sweep, owner, alerts: opts.alerts, signal: abort.signal })
+    const run = healthSweep(deps, { ...opts.sweep, owner, alerts: opts.alerts, signal: abort.signal, period: period() })
       .then((r) => (opts.onSweep?.(r), r))
       .catch((err) => (opts.onError?.(err, "sweep"), null))
       .finally(() => (sweeping = null));
@@ -82,7 +82,17 @@ export function startHealthDaemon(deps: Deps, opts: DaemonOptions): HealthDaemon
     return backingUp;
   };
 
-  const jobs: Job[] = [scheduleJob(opts.every, "clawfleet-health-sweep", sweepNow), scheduleJob(opts.daily, "clawfleet-health-report", reportAndPrune)];
+  const sweepJob = scheduleJob(opts.every, "clawfleet-health-sweep", sweepNow);
+  // The period this sweep covers. Daemons on one DB tick together: a host counts as swept for this
+  // period when its sweptAt is past the period's middle, which tolerates clocks and ticks apart by
+  // less than half a period. Hosts others still hold are waited for until just before the next tick.
+  const period = () => {
+    const at = deps.clock.now();
+    const ms = Math.max(1000, sweepJob.periodMs() ?? 300_000);
+    const next = sweepJob.next()?.getTime() ?? at.getTime() + ms;
+    return { at, dueBefore: new Date(at.getTime() - ms / 2), deadline: new Date(Math.max(at.getTime() + ms / 2, next - 250)) };
+  };
+  const jobs: Job[] = [sweepJob, scheduleJob(opts.daily, "clawfleet-health-report", reportAndPrune)];
   if (opts.backups) jobs.push(scheduleJob(opts.every, "clawfleet-backups", backupNow));
   if (opts.sweepAtStart !== false) void sweepNow().then(() => backupNow());
   const firstPrune = prune();

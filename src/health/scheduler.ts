@@ -5,6 +5,8 @@ export interface Job {
   stop(): void;
   /** The next run, for messages. */
   next(): Date | null;
+  /** The gap between the next two runs: the schedule's period as of now. */
+  periodMs(): number | null;
 }
 
 /** Checks a cron expression (5 fields, or 6 with seconds first) at the edge. */
@@ -20,5 +22,9 @@ export function scheduleJob(expr: string, name: string, fn: () => Promise<unknow
   return {
     stop: () => void task.destroy(),
     next: () => task.getNextRun(),
+    periodMs() {
+      const [a, b] = task.getNextRuns(2);
+      return a && b ? b.getTime() - a.getTime() : null;
+    },
   };
 }

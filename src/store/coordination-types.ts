@@ -51,3 +51,34 @@ export interface IdempotencyRepo {
   finish(key: string, owner: string, status: "done" | "failed", result: string): Promise<boolean>;
   get(key: string): Promise<IdempotencyRecord | null>;
 }
+
+/** A host's sweep lease and the last sweep recorded for it (columns on Host). */
+export interface HostSweepState {
+  hostId: string;
+  /** The daemon (or one-shot check) sweeping the host now; null when free. */
+  owner: string | null;
+  until: Date | null;
+  /** The sweep period the last recorded sweep belongs to (the period's start). */
+  sweptAt: Date | null;
+  sweptBy: string | null;
+}
+
+/**
+ * Host sweep leases: several daemons on one DB share the hosts, and no host is swept by two at
+ * once. A claim is one compare-and-set UPDATE over a batch, so racing daemons split it row by row.
+ */
+export interface SweepLeaseRepo {
+  /**
+   * Takes the hosts among `hostIds` that are free (no owner, lapsed before `now`, or held by one of
+   * `takeoverFrom`) and, when `dueBefore` is set, due (never swept, or sweptAt before it). Returns
+   * the ids won.
+   */
+  claim(input: { owner: string; hostIds: string[]; dueBefore: Date | null; now: Date; until: Date; takeoverFrom?: string[] }): Promise<string[]>;
+  /** Extends every lease `owner` holds; the number still held. */
+  renew(owner: string, until: Date): Promise<number>;
+  /** Records the hosts as swept for the period starting `periodAt` and frees their leases (only those still ours). */
+  finish(owner: string, hostIds: string[], periodAt: Date): Promise<number>;
+  /** Frees leases without recording a sweep (the sweep was abandoned). */
+  release(owner: string, hostIds: string[]): Promise<void>;
+  states(hostIds?: string[]): Promise<HostSweepState[]>;
+}

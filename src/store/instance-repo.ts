@@ -13,7 +13,7 @@ export function instanceRepo(db: PrismaClient): InstanceRepo {
     async list(filter = {}) {
       const rows = await db.instance.findMany({
         where: {
-          hostId: filter.hostId,
+          hostId: filter.hostIds ? { in: filter.hostIds } : filter.hostId,
           plan: filter.plan,
           ...(filter.includeDestroyed ? {} : { status: { not: "destroyed" } }),
         },

@@ -12,6 +12,7 @@ import { instanceRepo } from "./instance-repo.js";
 import { leaseRepo } from "./lease-repo.js";
 import { loadMigrations, migrate, type Migration } from "./migrate.js";
 import { runSlotRepo } from "./run-slot-repo.js";
+import { sweepLeaseRepo } from "./sweep-lease-repo.js";
 import type BetterSqlite3 from "better-sqlite3";
 import type { PrismaClient } from "./generated/sqlite/client.js";
 import type { Store } from "./types.js";
@@ -29,6 +30,7 @@ export async function openStore(url = process.env.CLAWFLEET_DATABASE_URL || defa
     backups: backupRepo(db),
     runSlots: runSlotRepo(db),
     idempotency: idempotencyRepo(db),
+    sweeps: sweepLeaseRepo(db),
     close: () => db.$disconnect(),
   };
 }

@@ -1,5 +1,5 @@
 import type { BackupRepo } from "./backup-types.js";
-import type { IdempotencyRepo, RunSlotRepo } from "./coordination-types.js";
+import type { IdempotencyRepo, RunSlotRepo, SweepLeaseRepo } from "./coordination-types.js";
 import type { HealthRepo, LeaseRepo } from "./health-types.js";
 
 /** Rows as the app layer sees them. Secrets never appear here: only hashes and fingerprints. */
@@ -115,7 +115,7 @@ export interface HostRepo {
 
 export interface InstanceRepo {
   get(customerId: string): Promise<InstanceRecord | null>;
-  list(filter?: { hostId?: string; plan?: string; includeDestroyed?: boolean }): Promise<InstanceRecord[]>;
+  list(filter?: { hostId?: string; hostIds?: string[]; plan?: string; includeDestroyed?: boolean }): Promise<InstanceRecord[]>;
   countLive(hostId: string): Promise<number>;
   /** Per hostId: the memory reserved by rows that use memory (see usesMemory), and how many they are. */
   usage(): Promise<Map<string, { usedMb: number; count: number }>>;
@@ -141,5 +141,6 @@ export interface Store {
   backups: BackupRepo;
   runSlots: RunSlotRepo;
   idempotency: IdempotencyRepo;
+  sweeps: SweepLeaseRepo;
   close(): Promise<void>;
 }

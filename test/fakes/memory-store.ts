@@ -4,6 +4,7 @@ import type { EventRecord, HostRecord, InstanceRecord, Store } from "../../src/s
 import { memoryBackups } from "./memory-backups.js";
 import { memoryCoordination } from "./memory-coordination.js";
 import { memoryHealth } from "./memory-health.js";
+import { memorySweeps } from "./memory-sweeps.js";
 
 /** An in-memory Store with the same rules as the Prisma one, for fast app unit tests. */
 type Coordination = ReturnType<typeof memoryCoordination>;
@@ -15,6 +16,7 @@ export function memoryStore(): Store & {
   backupRows: ReturnType<typeof memoryBackups>["backupRows"];
   slotRows: Coordination["slotRows"];
   keyRows: Coordination["keyRows"];
+  sweepRows: ReturnType<typeof memorySweeps>["sweepRows"];
 } {
   const hosts = new Map<string, HostRecord>();
   const rows = new Map<string, InstanceRecord>();
@@ -36,6 +38,7 @@ export function memoryStore(): Store & {
   const health = memoryHealth(hosts, rows, eventsLog);
   const backups = memoryBackups(rows);
   const coordination = memoryCoordination();
+  const sweeping = memorySweeps();
   return {
     kind: "sqlite",
     eventsLog,
@@ -49,6 +52,8 @@ export function memoryStore(): Store & {
     idempotency: coordination.idempotency,
     slotRows: coordination.slotRows,
     keyRows: coordination.keyRows,
+    sweeps: sweeping.sweeps,
+    sweepRows: sweeping.sweepRows,
     hosts: {
       async create(h) {
         if (hosts.has(h.name)) throw new ConflictError(`a host named ${h.name} already exists`);
@@ -74,7 +79,7 @@ export function memoryStore(): Store & {
     },
     instances: {
       get: async (c) => rows.get(c) ?? null,
-      list: async (f = {}) => [...rows.values()].filter((r) => (!f.hostId || r.hostId === f.hostId) && (!f.plan || r.plan === f.plan) && (f.includeDestroyed || r.status !== "destroyed")),
+      list: async (f = {}) => [...rows.values()].filter((r) => (!f.hostId || r.hostId === f.hostId) && (!f.hostIds || f.hostIds.includes(r.hostId)) && (!f.plan || r.plan === f.plan) && (f.includeDestroyed || r.status !== "destroyed")),
       countLive: async (hostId) => [...rows.values()].filter((r) => r.hostId === hostId && r.status !== "destroyed").length,
       async usage() {
         const out = new Map<string, { usedMb: number; count: number }>();

@@ -95,6 +95,29 @@ describe("store on PostgreSQL", () => {
     }
   });
 
+  it("splits racing host sweep claims from two stores so that every host goes to exactly one daemon", async (ctx) => {
+    if (!available) return ctx.skip();
+    const a: Store = await openStore(url);
+    const b: Store = await openStore(url);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 40; i++) ids.push((await a.hosts.create({ name: `pg-sweep-${i}`, address: "10.0.0.13", port: 22, user: "ops", identityFile: null, hostKey: "SHA256:x", remoteRoot: "/opt/clawfleet", shared: true, capacityMb: null, dockerOk: true })).id);
+      const now = new Date();
+      const until = new Date(now.getTime() + 30_000);
+      // Twelve claims, each over overlapping batches in different orders.
+      const batches = Array.from({ length: 12 }, (_, k) => (k % 2 ? [...ids].reverse() : ids).slice((k * 5) % 20, (k * 5) % 20 + 20));
+      const won = await Promise.all(batches.map((batch, k) => (k % 2 ? a : b).sweeps.claim({ owner: `d${k}`, hostIds: batch, dueBefore: new Date(now.getTime() - 1000), now, until })));
+      const all = won.flat();
+      expect(new Set(all).size).toBe(all.length);
+      const states = await a.sweeps.states(ids);
+      for (const [k, w] of won.entries()) for (const id of w) expect(states.find((s) => s.hostId === id)!.owner).toBe(`d${k}`);
+      for (let d = 0; d < 12; d++) await b.sweeps.finish(`d${d}`, ids, now);
+      expect((await a.sweeps.claim({ owner: "late", hostIds: ids, dueBefore: new Date(now.getTime() - 1000), now, until })).length).toBe(ids.length - all.length);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it("lets one of many concurrent requests with the same idempotency key run", async (ctx) => {
     if (!available) return ctx.skip();
     const a: Store = await openStore(url);
