@@ -4,6 +4,7 @@
  */
 import type { Connector, Deps } from "./app/ports.js";
 import type { EventSink } from "./app/events.js";
+import type { AuditEvent, EventQuery } from "./app/audit/list.js";
 import type { AddHostInput, AddHostResult } from "./app/hosts.js";
 import type { HostRecord } from "./store/types.js";
 import type { DryRunResult, ProvisionInput, ProvisionResult } from "./app/provision.js";
@@ -30,6 +31,7 @@ export type { HostRoom } from "./app/placement/pick.js";
 export type { UnlockResult } from "./app/leases/unlock.js";
 export type { Replayed } from "./app/idempotency/operations.js";
 export type { FleetEvent, EventSink, StepName } from "./app/events.js";
+export type { AuditEvent, EventQuery } from "./app/audit/list.js";
 export type { AddHostInput, AddHostResult } from "./app/hosts.js";
 export type { HostRecord, InstanceRecord, EventRecord } from "./store/types.js";
 export type { ProvisionInput, ProvisionResult, DryRunResult } from "./app/provision.js";
@@ -86,6 +88,11 @@ export interface Fleet {
   unlock(customerId: string, opts?: { force?: boolean }): Promise<UnlockResult>;
   /** Health sweeps, the auto-restart policy, history, alerts and the daemon. */
   health: FleetHealth;
+  /** The audit log (Event rows): newest first; `follow` yields new rows until the signal aborts. Secret-shaped text is masked. */
+  events: {
+    list(query?: EventQuery): Promise<AuditEvent[]>;
+    follow(query?: EventQuery, opts?: { signal?: AbortSignal; intervalMs?: number }): AsyncGenerator<AuditEvent>;
+  };
   /** Instances as the DB knows them (no host contacted). Destroyed ones only with `all`. */
   list(input?: ListInput): Promise<InstanceSummary[]>;
   /** DB state plus live container state and config drift. NotFoundError for unknown or destroyed ids. */
@@ -142,6 +149,12 @@ export async function createFleet(options: FleetOptions = {}): Promise<Fleet> {
       usage: async () => (await import("./app/placement/pick.js")).hostRooms(deps),
     },
     provision: async (input) => (await import("./app/idempotency/operations.js")).provisionOnce(deps, input),
+    events: {
+      list: async (q) => (await import("./app/audit/list.js")).listEvents(deps, q),
+      async *follow(q = {}, opts) {
+        yield* (await import("./app/audit/follow.js")).followEvents(deps, q, opts);
+      },
+    },
     unlock: async (id, opts) => (await import("./app/leases/unlock.js")).unlockInstance(deps, id, opts),
     health: healthMethods(deps),
     ...instanceMethods(deps, env),
@@ -197,7 +210,7 @@ async function sshConnector(env: NodeJS.ProcessEnv): Promise<Connector> {
   };
 }
 
-function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts" | "provision" | "unlock" | "health" | "close" | "backup" | "backups" | "restore"> {
+function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts" | "provision" | "unlock" | "health" | "events" | "close" | "backup" | "backups" | "restore"> {
   return {
     list: async (input) => (await import("./app/list.js")).listInstances(deps, input),
     status: async (id, opts) => (await import("./app/status.js")).instanceStatus(deps, id, opts),

@@ -9,6 +9,7 @@ import { registerInstances } from "./commands/instances.js";
 import { registerLifecycle } from "./commands/lifecycle.js";
 import { registerReconcile } from "./commands/reconcile.js";
 import { registerBackup } from "./commands/backup.js";
+import { registerEvents } from "./commands/events.js";
 
 /** Runs one command action with the shared output and error handling; returns the exit status. */
 export type Runner = (json: boolean, action: (out: Output) => Promise<number | void>) => Promise<void>;
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLifecycle(program, run);
   registerReconcile(program, run);
   registerBackup(program, run);
+  registerEvents(program, run);
 
   try {
     await program.parseAsync(argv);

@@ -8,8 +8,15 @@ export function eventRepo(db: PrismaClient): EventRepo {
     },
     async list(filter = {}) {
       const rows = await db.event.findMany({
-        where: { target: filter.target },
-        orderBy: { at: "desc" },
+        where: {
+          AND: [
+            filter.target !== undefined ? { target: filter.target } : {},
+            filter.targets ? { target: { in: filter.targets } } : {},
+            filter.actionPrefix ? { action: { startsWith: filter.actionPrefix } } : {},
+            filter.since ? { at: { gte: filter.since } } : {},
+          ],
+        },
+        orderBy: [{ at: "desc" }, { id: "desc" }],
         take: filter.limit ?? 100,
       });
       return rows.map((r) => ({ ...r, outcome: r.outcome as EventRecord["outcome"], detail: r.detail ?? undefined }));

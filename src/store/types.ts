@@ -126,9 +126,19 @@ export interface InstanceRepo {
   update(customerId: string, patch: InstancePatch): Promise<InstanceRecord>;
 }
 
+export interface EventFilter {
+  target?: string;
+  /** Any of these targets. */
+  targets?: string[];
+  actionPrefix?: string;
+  since?: Date;
+  limit?: number;
+}
+
 export interface EventRepo {
   record(event: EventInput): Promise<void>;
-  list(filter?: { target?: string; limit?: number }): Promise<EventRecord[]>;
+  /** Newest first (at, then id). */
+  list(filter?: EventFilter): Promise<EventRecord[]>;
 }
 
 export interface Store {

@@ -127,7 +127,13 @@ export function memoryStore(): Store & {
       async record(e) {
         eventsLog.push({ ...e, id: id(), at: new Date() });
       },
-      list: async (f = {}) => eventsLog.filter((e) => !f.target || e.target === f.target).reverse().slice(0, f.limit ?? 100),
+      list: async (f = {}) =>
+        [...eventsLog]
+          .reverse()
+          .filter((e) => (f.target === undefined || e.target === f.target) && (!f.targets || f.targets.includes(e.target)) && (!f.actionPrefix || e.action.startsWith(f.actionPrefix)))
+          .filter((e) => !f.since || e.at >= f.since)
+          .sort((x, y) => y.at.getTime() - x.at.getTime())
+          .slice(0, f.limit ?? 100),
     },
     close: async () => {},
   };

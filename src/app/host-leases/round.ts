@@ -3,7 +3,8 @@ import type { HostRecord } from "../../store/types.js";
 import { LEASE_POLICY, startHeartbeat } from "../leases/heartbeat.js";
 import { isDeadLocalOwner } from "../leases/holder.js";
 import type { Deps } from "../ports.js";
-import { orderForClaims, sleep } from "./order.js";
+import { sleep } from "../sleep.js";
+import { orderForClaims } from "./order.js";
 
 /** One sweep round over the hosts, shared with every other sweeper on the same DB through host leases. */
 export interface RoundPlan {

@@ -99,7 +99,7 @@ function sweepOptions(o: Record<string, any>): HealthCheckOptions {
   };
 }
 
-function durationOption(flag: string) {
+export function durationOption(flag: string) {
   return (value: string): number => {
     const ms = parseDuration(value);
     if (ms === null) throw new InvalidArgumentError(`${flag} expects a duration like 90s, 5m or 7d, got "${value}"`);
