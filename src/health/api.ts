@@ -1,8 +1,7 @@
 import type { SweepReport } from "../app/health-types.js";
 import type { HealthHistory } from "../app/health-history.js";
 import type { FleetReport } from "../app/health-report.js";
-import type { HealthDaemon } from "./daemon.js";
-import type { AlertOptions, HealthCheckOptions, HealthDaemonOptions } from "./facade.js";
+import type { AlertOptions, HealthCheckOptions, HealthDaemonOptions, RunningDaemon } from "./facade.js";
 
 /** `fleet.health`: sweeps, the restart policy, history and the daemon. */
 export interface FleetHealth {
@@ -15,5 +14,5 @@ export interface FleetHealth {
   /** Deletes HealthCheck rows older than the retention (default plans.yaml health.retention); returns the count. */
   prune(retentionMs?: number): Promise<number>;
   /** Starts sweeping on a schedule until `stop()`. Keep the fleet open meanwhile; close it after. */
-  daemon(opts?: HealthDaemonOptions): Promise<HealthDaemon>;
+  daemon(opts?: HealthDaemonOptions): Promise<RunningDaemon>;
 }

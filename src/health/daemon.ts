@@ -32,6 +32,8 @@ export interface DaemonOptions {
 export interface HealthDaemon {
   /** This daemon's lease owner id. */
   readonly owner: string;
+  /** The sweep schedule's period as of now. */
+  periodMs(): number;
   /** Runs a sweep now unless one is running (then null). */
   sweepNow(): Promise<SweepReport | null>;
   /** Stops the schedules, abandons the sweep's pending host probes, lets restarts under way finish. */
@@ -100,6 +102,7 @@ export function startHealthDaemon(deps: Deps, opts: DaemonOptions): HealthDaemon
   let stopping: Promise<void> | null = null;
   return {
     owner,
+    periodMs: () => sweepJob.periodMs() ?? 300_000,
     sweepNow,
     stopped,
     stop() {

@@ -1,4 +1,4 @@
-import { noAlerts, type AlertSink } from "../app/health-alerts.js";
+import { noAlerts, type AlertKind, type AlertSink } from "../app/health-alerts.js";
 import { healthHistory, pruneHealthHistory, type HealthHistory } from "../app/health-history.js";
 import { healthReport, type FleetReport } from "../app/health-report.js";
 import { healthSweep } from "../app/health-sweep.js";
@@ -41,6 +41,14 @@ export interface HealthDaemonOptions extends AlertOptions, Omit<DaemonOptions, "
   daily?: string;
   /** Default: plans.yaml health.retention (30d). */
   retentionMs?: number;
+  /** Serve Prometheus /metrics and /healthz on `[ADDR:]PORT` (a bare port: 127.0.0.1; port 0: any free one). Default off. */
+  metricsListen?: string;
+}
+
+/** The running daemon, as the facade returns it. */
+export interface RunningDaemon extends HealthDaemon {
+  /** Where /metrics is served, e.g. 127.0.0.1:9464; null without metricsListen. */
+  readonly metricsAddress: string | null;
 }
 
 /** How long `check` waits for webhook deliveries (and their retries) before giving up on them. */
@@ -74,11 +82,15 @@ export async function prune(deps: Deps, retentionMs?: number): Promise<number> {
 }
 
 /** Starts the daemon; its `stop()` also flushes pending alerts (bounded). Closing connections is the caller's `fleet.close()`. */
-export async function daemon(deps: Deps, opts: HealthDaemonOptions = {}): Promise<HealthDaemon> {
+export async function daemon(deps: Deps, opts: HealthDaemonOptions = {}): Promise<RunningDaemon> {
   const plans = await loadPlans(opts.sweep?.plansFile ?? defaultPlansFile(deps.env));
   const every = checkCron(opts.every ?? plans.health.sweepSchedule, "--every");
   const daily = checkCron(opts.daily ?? plans.health.reportSchedule, "--daily");
-  const sink = alertSink(deps, opts);
+  const { startDaemonMetrics } = opts.metricsListen ? await import("./metrics/index.js") : { startDaemonMetrics: null };
+  let period = () => 300_000;
+  const metrics = startDaemonMetrics ? await startDaemonMetrics(deps, { listen: opts.metricsListen!, plans: Object.keys(plans.plans), periodMs: () => period() }) : null;
+  if (metrics) deps = metrics.deps;
+  const sink = alertSink(deps, opts, metrics ? (kind, result) => metrics.metrics.alerts.inc({ kind, result }) : undefined);
   const expire = opts.expire === false ? undefined : async () => {
     const { prune: pruneExpired } = await import("../app/prune.js");
     // prune records its own Events; the sink only delivers the announcement.
@@ -89,15 +101,23 @@ export async function daemon(deps: Deps, opts: HealthDaemonOptions = {}): Promis
     const r = await runDueBackups(deps, { alerts: sink, concurrency: opts.backupConcurrency, retryAfterMs: opts.backupRetryAfterMs, plansFile: opts.sweep?.plansFile, signal });
     if (r.due > 0) opts.onBackups?.(r);
   };
-  const d = startHealthDaemon(deps, { ...opts, every, daily, retentionMs: opts.retentionMs ?? plans.health.retentionMs, alerts: sink, expire, backups });
+  const d = startHealthDaemon(deps, {
+    ...opts, every, daily, retentionMs: opts.retentionMs ?? plans.health.retentionMs, alerts: sink, expire, backups,
+    onSweep: (r) => (metrics?.onSweep(r), opts.onSweep?.(r)),
+    onError: (err, what) => (what === "sweep" && metrics?.onSweepError(), opts.onError?.(err, what)),
+  });
+  period = d.periodMs;
   return {
     owner: d.owner,
+    periodMs: d.periodMs,
+    metricsAddress: metrics?.server.address ?? null,
     sweepNow: d.sweepNow,
     stopped: d.stopped,
     async stop() {
       await d.stop();
       await sink.drain(10_000);
       sink.close();
+      await metrics?.close();
     },
   };
 }
@@ -105,14 +125,15 @@ export async function daemon(deps: Deps, opts: HealthDaemonOptions = {}): Promis
 type DrainableSink = AlertSink & { drain(ms: number): Promise<number>; close(): void };
 
 /** The webhook (with failures recorded as Events) plus the caller's own sink, if any. */
-function alertSink(deps: Deps, opts: AlertOptions): DrainableSink {
+function alertSink(deps: Deps, opts: AlertOptions, count: (kind: AlertKind, result: "sent" | "failed" | "recorded") => void = () => {}): DrainableSink {
   const raw = opts.webhook ?? deps.env.CLAWFLEET_ALERT_WEBHOOK;
   const own = opts.alerts ?? noAlerts;
-  if (!raw) return { send: (a) => own.send(a), drain: async () => 0, close: () => {} };
+  if (!raw) return { send: (a) => (count(a.kind, "recorded"), own.send(a)), drain: async () => 0, close: () => {} };
   const url = parseWebhookUrl(raw);
   const hook = webhookSink(url, {
     ...opts.webhookOptions,
     onResult(r) {
+      count(r.alert.kind, r.ok ? "sent" : "failed");
       if (r.ok) return;
       const detail = `${r.alert.kind} for ${r.alert.customerId ?? r.alert.host ?? "fleet"} to ${redactWebhook(url)} failed after ${r.attempts} attempt(s): ${r.error}`;
       deps.onEvent({ type: "warn", message: `alert delivery: ${detail}`, at: Date.now() });

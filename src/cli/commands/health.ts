@@ -70,6 +70,7 @@ export function registerHealth(program: Command, run: Runner): void {
     .option("--no-backups", "do not run the plans' scheduled backups")
     .option("--backup-concurrency <n>", "scheduled backups at once across the fleet (default 2)", intOption("--backup-concurrency"))
     .option("--backup-retry <duration>", "after a failed scheduled backup, wait this long before trying again (default 30m)", durationOption("--backup-retry"))
+    .option("--metrics-listen <[addr:]port>", "serve Prometheus /metrics and /healthz there (a bare port listens on 127.0.0.1 only); off by default")
     .option("--json", "print one JSON line per sweep and report (NDJSON)")
     .action((o) => run(o.json, (out) => runDaemon(out, o)));
 }
@@ -126,8 +127,10 @@ async function runDaemon(out: Output, o: Record<string, any>): Promise<number> {
       onBackups: (r) => (out.json ? line({ type: "backups", ...r }) : line(view.backupTickLine(r))),
       onSkip: () => out.warn("a sweep was due while the previous one still ran; skipped it"),
       onError: (err, what) => out.warn(`${what} failed: ${err instanceof Error ? err.message : String(err)}`),
+      metricsListen: o.metricsListen,
     });
     out.info(`health daemon ${d.owner} started`);
+    if (d.metricsAddress) out.info(`metrics: http://${d.metricsAddress}/metrics (daemon health: /healthz)`);
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
       process.once("SIGTERM", () => resolve("SIGTERM"));
       process.once("SIGINT", () => resolve("SIGINT"));
