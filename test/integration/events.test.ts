@@ -1,33 +1,19 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.js";
 import { runCli, tempDbUrl } from "./cli.js";
+import { pgTestDatabase } from "./pg.js";
 
 // `clawfleet events` through the real CLI, on real SQLite and real PostgreSQL.
-const adminUrl = process.env.CLAWFLEET_TEST_PG_URL ?? "postgresql://clawfleet:clawfleet@127.0.0.1:5432/clawfleet";
-const dbName = `cf_events_${process.pid}`;
-const pgUrl = adminUrl.replace(/\/[^/]*$/, "/" + dbName);
+const db = pgTestDatabase("cf_events");
+const pgUrl = db.url;
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/clawfleet.js");
 const TOKEN = "c0ffee".repeat(10) + "abcd";
 
-async function admin(sql: string) {
-  const c = new pg.Client({ connectionString: adminUrl });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
-beforeAll(async () => {
-  await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${dbName}`);
-});
-afterAll(() => admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`));
+beforeAll(db.create);
+afterAll(db.drop);
 
 describe.each([["SQLite", () => tempDbUrl("cf-events-")], ["PostgreSQL", () => pgUrl]])("clawfleet events on %s", (_kind, urlOf) => {
   let env: NodeJS.ProcessEnv;

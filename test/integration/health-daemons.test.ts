@@ -1,57 +1,27 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/types.js";
+import { daemon as spawnDaemon, stop } from "./daemon-proc.js";
 import { addHosts, makeUnhealthy, provisionFree, removeInstances, startedAt, waitFor } from "./health-helpers.js";
+import { pgTestDatabase } from "./pg.js";
 import { describeSandbox } from "./sandbox.js";
 
 // Several daemons on one PostgreSQL database, as DESIGN.md's "several daemons at once".
-const adminUrl = process.env.CLAWFLEET_TEST_PG_URL ?? "postgresql://clawfleet:clawfleet@127.0.0.1:5432/clawfleet";
-const dbName = `cf_health_${process.pid}`;
-const url = adminUrl.replace(/\/[^/]*$/, "/" + dbName);
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/clawfleet.js");
+const db = pgTestDatabase("cf_health");
+const url = db.url;
 // One instance for both tests: its recovery after the first resets the policy's counters.
 const PAIR = "hl-daemons";
 const CRASH = PAIR;
 const env = { CLAWFLEET_DATABASE_URL: url };
 
-interface Daemon {
-  child: ChildProcess;
-  out: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** A real `clawfleet health daemon` process sweeping every second. */
-function daemon(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Daemon {
-  const child = spawn(process.execPath, [bin, "health", "daemon", "--every", "* * * * * *", "--failure-threshold", "2", ...args], {
-    env: { ...process.env, ...env, ...extraEnv },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on("exit", (code, signal) => r({ code, signal })));
-  return { child, out: () => out, exited };
-}
-
-async function stop(d: Daemon) {
-  if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill("SIGTERM");
-  return d.exited;
-}
+const daemon = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => spawnDaemon("* * * * * *", args, { ...env, ...extraEnv });
 
 describeSandbox("health daemons sharing one PostgreSQL database", () => {
   let store: Store;
   const restarts = async (customerId: string) => (await store.events.list({ target: customerId })).filter((e) => e.action === "health.restart");
 
   beforeAll(async () => {
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${dbName}`);
-    await admin.end();
+    await db.create();
     removeInstances([PAIR]);
     await addHosts(env);
     await provisionFree(env, PAIR, "sbx-2");
@@ -60,10 +30,7 @@ describeSandbox("health daemons sharing one PostgreSQL database", () => {
   afterAll(async () => {
     await store?.close();
     removeInstances([PAIR]);
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   });
 
   it("two daemons in parallel against one failing instance restart it once, then stop cleanly on SIGTERM", async () => {
