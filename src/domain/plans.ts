@@ -134,8 +134,15 @@ export async function loadPlans(file: string = defaultPlansFile()): Promise<Plan
   } catch (err) {
     throw new InputError(`plans file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, "set --plans or CLAWFLEET_PLANS");
   }
-  return parsePlansOrThrow(text, file);
+  // A daemon loads plans once per sweep and per operation: parse again only when the text changed.
+  const hit = parsed.get(file);
+  if (hit?.text === text) return structuredClone(hit.plans);
+  const plans = parsePlansOrThrow(text, file);
+  parsed.set(file, { text, plans: structuredClone(plans) });
+  return plans;
 }
+
+const parsed = new Map<string, { text: string; plans: Plans }>();
 
 /** The named plan, or InputError naming `--plan` and the known plans. */
 export function getPlan(plans: Plans, name: string, field = "--plan"): PlanSpec {

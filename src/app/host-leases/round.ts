@@ -82,6 +82,7 @@ export async function sweepRound<R>(deps: Deps, plan: RoundPlan, work: RoundWork
     await store.sweeps.finish(plan.owner, swept, plan.periodAt);
     await store.sweeps.release(plan.owner, batch.filter((d) => !swept.includes(d.id)).map((d) => d.id));
   };
+  let lastPoll = Date.now();
   try {
     while (!plan.signal?.aborted) {
       while (inflight.size < plan.concurrency && pending.length > 0 && !plan.signal?.aborted) {
@@ -105,7 +106,9 @@ export async function sweepRound<R>(deps: Deps, plan: RoundPlan, work: RoundWork
       }
       const wait = held.size > 0 || done.length > 0 ? sleep(held.size > 0 ? POLL_MS : FLUSH_MS, plan.signal) : null;
       await Promise.race([...inflight.values(), ...(wait ? [wait] : [])]);
-      if (held.size > 0 && pending.length === 0) {
+      // Held hosts are looked at again once per POLL_MS, not on every probe that finishes meanwhile.
+      if (held.size > 0 && pending.length === 0 && Date.now() - lastPoll >= POLL_MS) {
+        lastPoll = Date.now();
         const ids = [...held];
         held.clear();
         sort(await store.sweeps.states(ids));

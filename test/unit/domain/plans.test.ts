@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../../src/errors.js";
@@ -107,5 +108,17 @@ describe("plans.yaml", () => {
     expect(defaultPlansFile({ CLAWFLEET_PLANS: "/x/plans.yaml" })).toBe("/x/plans.yaml");
     expect(Object.keys((await loadPlans(defaultPlansFile({}))).plans)).toHaveLength(3);
     await expect(loadPlans("/nonexistent/plans.yaml")).rejects.toThrow(/plans file \/nonexistent\/plans\.yaml: ENOENT/);
+  });
+
+  it("parses a file again only when its text changed, and hands out copies", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "cf-plans-"));
+    const file = path.join(dir, "plans.yaml");
+    writeFileSync(file, shipped);
+    const a = await loadPlans(file);
+    a.plans.free!.image = "mutated:1";
+    expect((await loadPlans(file)).plans.free!.image).not.toBe("mutated:1");
+    writeFileSync(file, edit("basePort: 18800", "basePort: 20000"));
+    expect((await loadPlans(file)).basePort).toBe(20000);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
