@@ -57,3 +57,23 @@ export async function timed(fn) {
   await fn();
   return performance.now() - t;
 }
+
+/** The PostgreSQL server the benches use (as the tests: CLAWFLEET_TEST_PG_URL). */
+export const pgUrl = process.env.CLAWFLEET_TEST_PG_URL ?? "postgresql://clawfleet:clawfleet@127.0.0.1:5432/clawfleet";
+
+/** A fresh database `name` on that server (any leftover dropped first); `drop()` removes it. */
+export async function pgDatabase(name) {
+  const { default: pg } = await import("pg");
+  const admin = async (sql) => {
+    const c = new pg.Client({ connectionString: pgUrl });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin(`CREATE DATABASE ${name}`);
+  return { url: pgUrl.replace(/\/[^/]*$/, "/" + name), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}

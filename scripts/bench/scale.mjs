@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { median, publish, repoRoot, round, table } from "./lib.mjs";
+import { median, pgDatabase, publish, repoRoot, round, table } from "./lib.mjs";
 import { ensureContainers, removeContainers, restoreSandbox, seedDb, startHosts, startProxies } from "./health/setup.mjs";
 
 const RTT = Number(process.env.BENCH_RTT ?? 50);
@@ -16,7 +16,6 @@ const N = Number(process.env.SCALE_BENCH_HOSTS ?? 100);
 const PERIODS = Number(process.env.SCALE_BENCH_PERIODS ?? 5);
 const PER_HOST = 2;
 const PERIOD_MS = 10_000;
-const PG = process.env.CLAWFLEET_TEST_PG_URL ?? "postgresql://clawfleet:clawfleet@127.0.0.1:5432/clawfleet";
 const log = (...a) => console.error("[scale bench]", ...a);
 const { openStore } = await import(path.join(repoRoot, "dist/store/open.js"));
 
@@ -35,12 +34,6 @@ const machine = () => {
   const [, ...t] = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).map(Number);
   const total = t.reduce((a, b) => a + b, 0);
   return { busy: total - t[3] - t[4], total };
-};
-const admin = async (sql) => {
-  const c = new pg.Client({ connectionString: PG });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
 };
 
 let results;
@@ -78,10 +71,7 @@ publish("scale", results, [
 
 /** `daemons` processes on a fresh database for PERIODS periods. */
 async function periodsWith(daemons) {
-  const db = `cf_bench_scale_${process.pid}_${daemons}`;
-  await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-  await admin(`CREATE DATABASE ${db}`);
-  const url = PG.replace(/\/[^/]*$/, "/" + db);
+  const { url, drop } = await pgDatabase(`cf_bench_scale_${process.pid}_${daemons}`);
   await seedDb(openStore, url, hosts, proxies, PER_HOST);
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -119,7 +109,7 @@ async function periodsWith(daemons) {
   } finally {
     await client.end();
     await Promise.all(procs.map((p) => new Promise((r) => (p.on("close", r), p.kill("SIGTERM")))));
-    await admin(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await drop();
   }
   const bad = procs.filter((p) => p.exitCode !== 0);
   if (bad.length) throw new Error(`a daemon exited ${bad.map((p) => p.exitCode).join(", ")}: ${bad[0].out.slice(-2000)}`);

@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import v8 from "node:v8";
 import vm from "node:vm";
 import pg from "pg";
-import { publish, repoRoot, round, table } from "./lib.mjs";
+import { pgDatabase, publish, repoRoot, round, table } from "./lib.mjs";
 import { ensureContainers, removeContainers, seedDb } from "./health/setup.mjs";
 
 const CONNS = (process.env.SCALE_CONNS ?? "50,100,200").split(",").map(Number);
@@ -17,17 +17,10 @@ const SSHDS = 40; // each host row is its own pooled connection; rows take the s
 const HEALTHY_HOSTS = 40;
 const FAILING_HOSTS = 10;
 const FAILING_ROWS = Number(process.env.SCALE_FAILING_ROWS ?? 1000);
-const PG = process.env.CLAWFLEET_TEST_PG_URL ?? "postgresql://clawfleet:clawfleet@127.0.0.1:5432/clawfleet";
 const log = (...a) => console.error("[scaling bench]", ...a);
 const dist = (p) => import(path.join(repoRoot, "dist", p));
 const [{ createFleet }, { openStore }] = await Promise.all([dist("index.js"), dist("store/open.js")]);
 const maxHosts = Math.max(SSHDS, HEALTHY_HOSTS);
-const admin = async (url, sql) => {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  await c.query(sql);
-  await c.end();
-};
 /** Per-table row counters and the database's commits, as PostgreSQL's statistics hold them. */
 const stats = async (url) => {
   await new Promise((r) => setTimeout(r, 1500)); // exited backends' counters land within a second
@@ -92,10 +85,7 @@ try {
   results.db = [];
   ensureContainers(sandbox.slice(0, HEALTHY_HOSTS).flatMap((_, i) => [0, 1, 2].map((j) => [i, j])));
   for (const [kind, hostCount, perHost, ghosts] of [["healthy", HEALTHY_HOSTS, 3, 0], ["failing", FAILING_HOSTS, 0, FAILING_ROWS / FAILING_HOSTS]]) {
-    const db = `cf_scaling_${process.pid}_${kind}`;
-    await admin(PG, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await admin(PG, `CREATE DATABASE ${db}`);
-    const dbUrl = PG.replace(/\/[^/]*$/, "/" + db);
+    const { url: dbUrl, drop } = await pgDatabase(`cf_scaling_${process.pid}_${kind}`);
     await seedDb(openStore, dbUrl, sandbox.slice(0, hostCount), direct, perHost, ghosts);
     const instances = hostCount * (perHost + ghosts);
     const sweeps = [];
@@ -121,17 +111,14 @@ try {
     await warm.close();
     const warmCpuMs = round((used.user + used.system) / 1000);
     const cpuMsPerInstance = round((warmCpuMs - hostCount * results.connections.cpuMsPerHostSweep) / instances, 3);
-    await admin(PG, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await drop();
     const steady = sweeps.at(-1);
     results.db.push({ kind, hosts: hostCount, instances, sweeps, warmCpuMs, cpuMsPerInstance, per1000: Object.fromEntries(Object.entries(steady).filter(([k]) => k !== "ms").map(([k, v]) => [k, round((v * 1000) / instances, 0)])) });
     log(`${kind}, ${instances} instances: ${JSON.stringify(sweeps)}`);
   }
   // C. The size of history on PostgreSQL: 100,000 healthy HealthCheck rows, with their indexes.
   {
-    const db = `cf_scaling_${process.pid}_size`;
-    await admin(PG, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
-    await admin(PG, `CREATE DATABASE ${db}`);
-    const dbUrl = PG.replace(/\/[^/]*$/, "/" + db);
+    const { url: dbUrl, drop } = await pgDatabase(`cf_scaling_${process.pid}_size`);
     const s = await openStore(dbUrl);
     const host = await s.hosts.create(hostRow(sandbox[0]));
     await s.instances.claim({ customerId: "size", hostId: host.id, plan: "free", image: "clawfleet-test-gateway:1.0", dedicated: false, leaseOwner: "bench", leaseMs: 1, now: new Date() });
@@ -144,7 +131,7 @@ try {
     await c.query(`VACUUM ANALYZE "HealthCheck"`);
     const r = (await c.query(`SELECT count(*)::int n, pg_relation_size('"HealthCheck"')::bigint heap, pg_indexes_size('"HealthCheck"')::bigint idx FROM "HealthCheck"`)).rows[0];
     await c.end();
-    await admin(PG, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+    await drop();
     results.historyRow = { rows: r.n, heapBytesPerRow: Math.round(Number(r.heap) / r.n), indexBytesPerRow: Math.round(Number(r.idx) / r.n) };
     log(`history: ${JSON.stringify(results.historyRow)}`);
   }
