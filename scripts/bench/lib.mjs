@@ -20,16 +20,17 @@ export function machine() {
 }
 
 /** Stores raw results and replaces this suite's section of BENCHMARKS.md. */
-export function publish(suite, results, markdown) {
+/** `measured`: when and where (a report rewritten from stored results keeps theirs). */
+export function publish(suite, results, markdown, { at = new Date(), on = machine() } = {}) {
   const dir = path.join(repoRoot, "bench-results");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, `${suite}.json`), JSON.stringify({ suite, at: new Date().toISOString(), machine: machine(), results }, null, 2) + "\n");
+  writeFileSync(path.join(dir, `${suite}.json`), JSON.stringify({ suite, at: at.toISOString(), machine: on, results }, null, 2) + "\n");
   const file = path.join(repoRoot, "BENCHMARKS.md");
   const head = "# Benchmarks\n\n`npm run bench` (or `npm run bench -- SUITE`) reruns these; raw numbers are in `bench-results/`.\nEach comparison is measured side by side in one run and reported as a ratio, because these machines are noisy.\n";
   let text = existsSync(file) ? readFileSync(file, "utf8") : head;
   const begin = `<!-- bench:${suite} -->`;
   const end = `<!-- /bench:${suite} -->`;
-  const section = `${begin}\n${markdown.trim()}\n\n_Measured ${new Date().toISOString().slice(0, 16)}Z on ${machine()}._\n${end}`;
+  const section = `${begin}\n${markdown.trim()}\n\n_Measured ${at.toISOString().slice(0, 16)}Z on ${on}._\n${end}`;
   const re = new RegExp(`${begin}[\\s\\S]*?${end}`);
   text = re.test(text) ? text.replace(re, section) : text.trimEnd() + "\n\n" + section + "\n";
   writeFileSync(file, text);

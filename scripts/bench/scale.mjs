@@ -37,9 +37,12 @@ const machine = () => {
 };
 
 let results;
+let measured = {};
 if (process.env.SCALE_REPORT_ONLY) {
   // Rewrites the BENCHMARKS.md section from the stored results, without measuring again.
-  results = JSON.parse(readFileSync(path.join(repoRoot, "bench-results/scale.json"), "utf8")).results;
+  const stored = JSON.parse(readFileSync(path.join(repoRoot, "bench-results/scale.json"), "utf8"));
+  results = stored.results;
+  measured = { at: new Date(stored.at), on: stored.machine };
 } else {
   log(`starting ${N} sandbox hosts behind ${RTT} ms RTT delay proxies`);
   const hosts = startHosts(N);
@@ -67,7 +70,7 @@ publish("scale", results, [
   ),
   "",
   `Reading it: ${results.runs.length} daemons finish a warm period in ${round(results.runs.at(-1).warmMedianMs / one, 2)}× the time of one, and the hosts split between them. Each daemon's CPU per period has a fixed part besides its share of the hosts (its lease claims and polls, reading plans.yaml, Prisma's query compilation; about ${round((results.runs.at(-1).daemonCpuMs - results.runs[0].daemonCpuMs) / (results.runs.length - 1), 0)} ms here), so the sum grows with the number of daemons. The wall time is bounded by this machine: its 2 cores also run every "host" (100 sshds, their shells and curls, the gateways) and the 100 delay proxies, and stay nearly saturated whatever the number of daemons. On a fleet the hosts' remote work runs on the hosts; what more daemons buy is a lower number of hosts per daemon and a survivor for each one that dies (docs/SCALING.md).`,
-].join("\n"));
+].join("\n"), measured);
 
 /** `daemons` processes on a fresh database for PERIODS periods. */
 async function periodsWith(daemons) {
