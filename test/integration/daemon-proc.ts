@@ -11,9 +11,9 @@ export interface Daemon {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `clawfleet health daemon --every EVERY --failure-threshold 2 ARGS…` with `env` on top of this process's. */
-export function daemon(every: string, args: string[], env: NodeJS.ProcessEnv): Daemon {
-  const child = spawn(process.execPath, [bin, "health", "daemon", "--every", every, "--failure-threshold", "2", ...args], {
+/** Starts `clawfleet health daemon ARGS…` with `env` on top of this process's. */
+export function daemon(args: string[], env: NodeJS.ProcessEnv): Daemon {
+  const child = spawn(process.execPath, [bin, "health", "daemon", ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -14,7 +14,7 @@ const PAIR = "hl-daemons";
 const CRASH = PAIR;
 const env = { CLAWFLEET_DATABASE_URL: url };
 
-const daemon = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => spawnDaemon("* * * * * *", args, { ...env, ...extraEnv });
+const daemon = (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => spawnDaemon(["--every", "* * * * * *", "--failure-threshold", "2", ...args], { ...env, ...extraEnv });
 
 describeSandbox("health daemons sharing one PostgreSQL database", () => {
   let store: Store;
