@@ -26,6 +26,12 @@ import type { SetHostInput, SetHostResult } from "./app/placement/set-host.js";
 import type { HostRoom } from "./app/placement/pick.js";
 import type { UnlockResult } from "./app/leases/unlock.js";
 import type { Replayed } from "./app/idempotency/operations.js";
+import type { ConfigShowResult } from "./app/config/show.js";
+import type { ConfigSetInput, ConfigSetResult } from "./app/config/set.js";
+import type { TestDeployInput, TestDeployResult } from "./app/test-deploy/run.js";
+export type { ConfigShowResult, SettingView, EnvVarView } from "./app/config/show.js";
+export type { ConfigSetInput, ConfigSetResult, SettingChange } from "./app/config/set.js";
+export type { TestDeployInput, TestDeployResult, TestCheck } from "./app/test-deploy/run.js";
 export type { SetHostInput, SetHostResult } from "./app/placement/set-host.js";
 export type { HostRoom } from "./app/placement/pick.js";
 export type { UnlockResult } from "./app/leases/unlock.js";
@@ -126,6 +132,17 @@ export interface Fleet {
   };
   /** Verifies first; in place (rolled back when unhealthy) or, with `to`, into a new instance. */
   restore(input: RestoreInput): Promise<RestoreResult>;
+  config: {
+    /** Effective settings from the DB, the plans and the host's .env (secret values masked on the host). */
+    show(customerId: string, opts?: { plansFile?: string }): Promise<ConfigShowResult>;
+    /** Changes the plan's settable variables and/or the API key; health-gated, rolled back when unhealthy. */
+    set(input: ConfigSetInput): Promise<ConfigSetResult>;
+  };
+  /**
+   * Release smoke test: provisions a throwaway `cf-test-…` instance, checks it end to end and
+   * destroys it, data included, whatever happened. `ok` is true only when every check passed.
+   */
+  testDeploy(input?: TestDeployInput): Promise<TestDeployResult>;
   /** Closes SSH connections and the database. */
   close(): Promise<void>;
 }
@@ -138,7 +155,8 @@ export async function createFleet(options: FleetOptions = {}): Promise<Fleet> {
   const connector = await sshConnector(env);
   const { RunGate, DEFAULT_RUN_LIMITS } = await import("./app/runs/gate.js");
   const runs = new RunGate({ overall: bound("concurrency", options.concurrency, DEFAULT_RUN_LIMITS.overall), perHost: bound("perHostConcurrency", options.perHostConcurrency, DEFAULT_RUN_LIMITS.perHost) });
-  const deps: Deps = { store, connector, clock: { now: () => new Date() }, onEvent: options.onEvent ?? (() => {}), actor: options.actor ?? "library", env, runs };
+  const { httpsProbe } = await import("./remote/https-probe.js");
+  const deps: Deps = { store, connector, clock: { now: () => new Date() }, onEvent: options.onEvent ?? (() => {}), actor: options.actor ?? "library", env, runs, https: httpsProbe };
   return {
     hosts: {
       add: (input) => hosts.addHost(deps, input),
@@ -159,6 +177,11 @@ export async function createFleet(options: FleetOptions = {}): Promise<Fleet> {
     health: healthMethods(deps),
     ...instanceMethods(deps, env),
     ...backupMethods(deps),
+    config: {
+      show: async (id, opts) => (await import("./app/config/show.js")).configShow(deps, id, opts),
+      set: async (input) => (await import("./app/config/set.js")).configSet(deps, input),
+    },
+    testDeploy: async (input) => (await import("./app/test-deploy/run.js")).testDeploy(deps, input),
     async close() {
       await connector.closeAll();
       await store.close();
@@ -210,7 +233,7 @@ async function sshConnector(env: NodeJS.ProcessEnv): Promise<Connector> {
   };
 }
 
-function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts" | "provision" | "unlock" | "health" | "events" | "close" | "backup" | "backups" | "restore"> {
+function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts" | "provision" | "unlock" | "health" | "events" | "close" | "backup" | "backups" | "restore" | "config" | "testDeploy"> {
   return {
     list: async (input) => (await import("./app/list.js")).listInstances(deps, input),
     status: async (id, opts) => (await import("./app/status.js")).instanceStatus(deps, id, opts),

@@ -3,6 +3,7 @@ import { portsForSlot, type PortSet } from "../domain/ports.js";
 import type { HostRecord, InstanceRecord } from "../store/types.js";
 import { renderFor } from "./provision-remote.js";
 import type { Deps } from "./ports.js";
+import { effectiveSettings, parseStoredSettings, type Settings } from "../domain/settings.js";
 
 /** The hash ignores secrets, so a placeholder token yields the real desired hash. */
 const PLACEHOLDER_TOKEN = "0".repeat(64);
@@ -10,6 +11,8 @@ const PLACEHOLDER_TOKEN = "0".repeat(64);
 export interface Desired {
   spec: PlanSpec;
   ports: PortSet;
+  /** The .env's settable variables: the stored values the plan accepts, else its defaults. */
+  settings: Settings;
   configHash: string;
 }
 
@@ -18,13 +21,14 @@ export function loadPlansFor(deps: Deps, plansFile?: string): Promise<Plans> {
 }
 
 /** What the instance's files would be rendered as now, from the current plans and templates. */
-export function desiredFor(plans: Plans, host: HostRecord, row: InstanceRecord, over: { plan?: string; image?: string } = {}): Desired {
+export function desiredFor(plans: Plans, host: HostRecord, row: InstanceRecord, over: { plan?: string; image?: string; settings?: Settings } = {}): Desired {
   const base = getPlan(plans, over.plan ?? row.plan);
   const spec: PlanSpec = { ...base, image: over.image ?? row.image };
   if (row.portSlot === null) throw new Error(`instance ${row.customerId} holds no port slot`);
   const ports = portsForSlot(row.portSlot, plans.basePort, plans.portStep);
-  const { configHash } = renderFor(spec, host, row.customerId, ports, PLACEHOLDER_TOKEN, null);
-  return { spec, ports, configHash };
+  const settings = effectiveSettings(spec, over.settings ?? parseStoredSettings(row.settings));
+  const { configHash } = renderFor(spec, host, row.customerId, ports, PLACEHOLDER_TOKEN, null, null, settings);
+  return { spec, ports, settings, configHash };
 }
 
 /** Like desiredFor, but null when the plans or templates cannot produce it (status still answers). */

@@ -1,4 +1,5 @@
-import type { RemoteShell, SshTarget } from "../remote/types.js";
+import type { HttpsProbe, RemoteShell, SshTarget } from "../remote/types.js";
+export type { HttpsProbe, HttpsRequest, HttpsResponse } from "../remote/types.js";
 import type { Store } from "../store/types.js";
 import type { EventSink } from "./events.js";
 import type { RunGate } from "./runs/gate.js";
@@ -31,4 +32,6 @@ export interface Deps {
   env: NodeJS.ProcessEnv;
   /** Bounds concurrent remote runs (per host, overall); default: a process-wide gate with the default limits. */
   runs?: RunGate;
+  /** HTTPS to hosts' public addresses; only test-deploy uses it. */
+  https?: HttpsProbe;
 }

@@ -1,6 +1,7 @@
 import { ConflictError, RemoteCommandError } from "../errors.js";
 import type { PlanSpec } from "../domain/plans.js";
 import type { PortSet } from "../domain/ports.js";
+import type { Settings } from "../domain/settings.js";
 import { renderInstance } from "../render/index.js";
 import { cleanupStagedCommand, instancePaths, parseResultLine, runProvisionCommand } from "../remote/commands/instance.js";
 import type { RemoteShell, UploadFile } from "../remote/types.js";
@@ -36,7 +37,7 @@ const POOLS_EXHAUSTED = /could not find an available, non-overlapping IPv4 addre
 const SCRIPT_GRACE_MS = 10 * 60_000;
 
 /** The instance's files; with `site`, also its site file and the host's proxy files. */
-export function renderFor(spec: PlanSpec, host: HostRecord, customerId: string, ports: PortSet, token: string, apiKey: string | null, site: SitePlan | null = null): Rendered {
+export function renderFor(spec: PlanSpec, host: HostRecord, customerId: string, ports: PortSet, token: string, apiKey: string | null, site: SitePlan | null = null, settings: Settings = {}): Rendered {
   const paths = instancePaths(host.remoteRoot, customerId);
   const out = renderInstance({
     customerId,
@@ -49,6 +50,7 @@ export function renderFor(spec: PlanSpec, host: HostRecord, customerId: string, 
     instanceDir: paths.dir,
     remoteRoot: host.remoteRoot,
     ingress: site ? provisionIngressView(site, host) : null,
+    settings,
   });
   return {
     configHash: out.configHash,

@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { ConflictError, InputError, RemoteCommandError } from "../errors.js";
-import { checkCustomerId } from "../domain/ids.js";
+import { checkCustomerId, isTestId, TEST_ID_PREFIX } from "../domain/ids.js";
 import { apiKeyFingerprint, generateGatewayToken, sha256Hex } from "../domain/secrets.js";
-import { allHostPorts, portsForSlot, type PortSet } from "../domain/ports.js";
-import { instancePaths, parsePrepare, prepareCommand } from "../remote/commands/instance.js";
+import { allHostPorts, portsForSlot, slotForPort, type PortSet } from "../domain/ports.js";
+import { instancePaths, listenersCommand, parsePrepare, prepareCommand } from "../remote/commands/instance.js";
+import { slotTaken } from "../store/claim-rules.js";
 import { EXIT_STAGE_FAILED, stageFilesStdin } from "../remote/commands/stage-files.js";
 import type { HostRecord, InstanceRecord } from "../store/types.js";
 import type { RemoteShell } from "../remote/types.js";
@@ -19,6 +20,7 @@ import { isDeadLocalOwner } from "./leases/holder.js";
 import { withRunSlot } from "./runs/gate.js";
 import { describeHolder, makeOwner } from "../store/lease-owner.js";
 import { ENV_SAFE_RE } from "../render/helpers.js";
+import { effectiveSettings, type Settings } from "../domain/settings.js";
 import { ProvisionScriptError, renderFor, runProvisionScript, type Rendered } from "./provision-remote.js";
 import { generateSessionSecret } from "../domain/secrets.js";
 import { chooseSubdomain, siteUrls, type SitePlan } from "./ingress/site-plan.js";
@@ -36,6 +38,8 @@ const ProvisionInput = z.object({
     .optional(),
   /** The public site's DNS label (needs `ingress:` in plans.yaml); defaults to the customer id. */
   subdomain: z.string().optional(),
+  /** Pins the instance's slot: its gateway port, on the plan's slot grid (basePort + k×portStep). */
+  port: z.int({ error: "--port: expected a whole port number" }).optional(),
   dryRun: z.boolean().default(false),
   plansFile: z.string().optional(),
   /** Repeating a call with the same key returns the first outcome (see README, "Idempotency keys"). */
@@ -80,7 +84,7 @@ export interface DryRunResult {
 const MAX_SLOT_MOVES = 20;
 
 /** Creates (or resumes) one customer's instance end to end. */
-export async function provision(outer: Deps, raw: ProvisionInput): Promise<ProvisionResult | DryRunResult> {
+export async function provision(outer: Deps, raw: ProvisionInput, internal: { testDeploy?: boolean } = {}): Promise<ProvisionResult | DryRunResult> {
   const started = Date.now();
   const timings: Record<string, number> = {};
   const deps: Deps = {
@@ -92,6 +96,9 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
   };
   const input = parseInput(ProvisionInput, raw);
   const customerId = checkCustomerId(input.customerId);
+  if (isTestId(customerId) && !internal.testDeploy) {
+    throw new InputError(`--customer-id: ids starting with ${TEST_ID_PREFIX} are reserved for \`clawfleet test-deploy\`, whose leftovers are removed automatically`, "choose another customer id");
+  }
   const config = await loadPlans(input.plansFile ?? defaultPlansFile(deps.env));
   const spec = getPlan(config, input.plan);
   const facts: PlanSpec = { ...spec, image: input.image ? checkImageRef(input.image) : spec.image };
@@ -99,9 +106,12 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
   const target = await chooseTarget(deps, customerId, facts, input.host);
   const host = target.host;
   const site: SitePlan | null = subdomain && config.ingress ? { ingress: config.ingress, subdomain, sessionSecret: generateSessionSecret() } : null;
-  if (input.dryRun) return dryRun(deps, config, facts, host, customerId, input.apiKey, site);
+  const pinned = input.port === undefined ? undefined : slotForPort(input.port, config.basePort, config.portStep);
+  if (pinned !== undefined) await assertSlotFree(deps, host, customerId, pinned, portsForSlot(pinned, config.basePort, config.portStep), { remote: !input.dryRun });
+  if (input.dryRun) return dryRun(deps, config, facts, host, customerId, input.apiKey, site, pinned);
   // Render once before claiming, so bad input never leaves a row behind.
-  renderFor(facts, host, customerId, portsForSlot(0, config.basePort, config.portStep), "0".repeat(64), input.apiKey ?? null, site);
+  const settings = effectiveSettings(facts, {});
+  renderFor(facts, host, customerId, portsForSlot(0, config.basePort, config.portStep), "0".repeat(64), input.apiKey ?? null, site, settings);
 
   const leaseOwner = makeOwner("provision");
   const stale = target.resumes;
@@ -122,6 +132,7 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
       needMb: target.needMb,
       capacityMb: target.capacityMb,
       takeoverFrom,
+      slot: pinned,
     }),
   );
   // The claim is the instance's lease: renewed like every operation's while the provision runs.
@@ -130,11 +141,14 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
   try {
     return await withRunSlot(deps, host, customerId, "provision", async () => {
     const shell = await step(deps.onEvent, "connect", { host: host.name, customerId }, () => deps.connector.shell(targetOf(host)));
-    const slotDeps = { config, facts, token, apiKey: input.apiKey, site };
+    const slotDeps = { config, facts, token, apiKey: input.apiKey, site, settings, pinned: pinned !== undefined };
     let prepared = await prepareSlot(deps, shell, host, row, slotDeps);
     row = prepared.row;
     let outcome = await startOnSlot(deps, shell, host, facts, prepared);
     // The port check is advisory: another process may bind a port before compose does. Move on and retry.
+    if (pinned !== undefined && outcome instanceof RemoteCommandError && PORT_TAKEN.test(outcome.stderrTail)) {
+      throw new ConflictError(`a port of slot ${pinned} (--port ${input.port}) was taken on ${host.name} while the instance started`, "free the port on the host, or choose another --port");
+    }
     for (let moves = 1; outcome instanceof RemoteCommandError && PORT_TAKEN.test(outcome.stderrTail) && moves <= 3; moves++) {
       deps.onEvent({ type: "warn", message: `slot ${row.portSlot} was taken on the host during start; trying the next slot`, host: host.name, customerId, at: Date.now() });
       row = await deps.store.instances.reslot(customerId, [row.portSlot!]);
@@ -155,6 +169,8 @@ export async function provision(outer: Deps, raw: ProvisionInput): Promise<Provi
         expiresAt: facts.expiresAfterMs ? new Date(deps.clock.now().getTime() + facts.expiresAfterMs) : null,
         consecutiveFailures: 0,
         containerLeft: false,
+        // A revived row starts from the plan's defaults, not a destroyed instance's settings.
+        settings: null,
         leaseOwner: null,
         leaseUntil: null,
         leaseSince: null,
@@ -219,12 +235,15 @@ interface SlotInputs {
   token: string;
   apiKey?: string;
   site: SitePlan | null;
+  settings: Settings;
+  /** `--port`: the slot never moves; a taken port is a conflict. */
+  pinned: boolean;
 }
 
-async function prepareSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row: InstanceRecord, { config, facts, token, apiKey, site }: SlotInputs): Promise<Prepared> {
+async function prepareSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row: InstanceRecord, { config, facts, token, apiKey, site, settings, pinned }: SlotInputs): Promise<Prepared> {
   const render = (r: InstanceRecord) => {
     const ports = portsForSlot(r.portSlot!, config.basePort, config.portStep);
-    return { ports, rendered: renderFor(facts, host, r.customerId, ports, token, apiKey ?? null, site) };
+    return { ports, rendered: renderFor(facts, host, r.customerId, ports, token, apiKey ?? null, site, settings) };
   };
   const first = render(row);
   const files = first.rendered.uploads;
@@ -246,11 +265,33 @@ async function prepareSlot(deps: Deps, shell: RemoteShell, host: HostRecord, row
     const ports = portsForSlot(row.portSlot!, config.basePort, config.portStep);
     const taken = allHostPorts(ports).filter((p) => report.listening.has(p));
     if (taken.length === 0) return moves === 0 ? { row, ...first, staged: true } : { row, ...render(row), staged: false };
+    if (pinned) throw portInUse(host, row.portSlot!, taken[0]!);
     deps.onEvent({ type: "warn", message: `slot ${row.portSlot} is taken on the host (port ${taken[0]} in use); trying the next slot`, host: host.name, customerId: row.customerId, at: Date.now() });
     skipped.push(row.portSlot!);
     row = await deps.store.instances.reslot(row.customerId, skipped);
   }
   throw new ConflictError(`no free port slot found on ${host.name} after ${MAX_SLOT_MOVES} tries`, "free ports on the host or choose another host");
+}
+
+/**
+ * `--port`: the pinned slot must be free in the DB and, unless `remote` is off (dry run), on the
+ * host, before anything is claimed or written. The host check only reads its listeners.
+ */
+async function assertSlotFree(deps: Deps, host: HostRecord, customerId: string, slot: number, ports: PortSet, opts: { remote: boolean }): Promise<void> {
+  const holder = (await deps.store.instances.list({ hostId: host.id })).find((i) => i.customerId !== customerId && i.portSlot === slot);
+  if (holder) throw slotTaken(slot, holder.customerId);
+  if (!opts.remote) return;
+  const shell = await step(deps.onEvent, "connect", { host: host.name, customerId }, () => deps.connector.shell(targetOf(host)));
+  const res = await shell.exec(listenersCommand(customerId), { timeoutMs: 30_000 });
+  if (res.code !== 0) throw new RemoteCommandError(host.name, "prepare", `cannot read the listening ports on ${host.name}`, { exitCode: res.code, stderrTail: res.stderr.slice(-2000) });
+  const report = parsePrepare(res.stdout);
+  if (report.ownContainer) return;
+  const taken = allHostPorts(ports).find((p) => report.listening.has(p));
+  if (taken !== undefined) throw portInUse(host, slot, taken);
+}
+
+function portInUse(host: HostRecord, slot: number, port: number): ConflictError {
+  return new ConflictError(`port ${port} of slot ${slot} is in use on host ${host.name}`, "free that port on the host, or choose another --port on the slot grid");
 }
 
 async function markFailed(deps: Deps, customerId: string, owner: string, err: unknown): Promise<void> {
@@ -271,18 +312,18 @@ async function markFailed(deps: Deps, customerId: string, owner: string, err: un
   await audit(deps, "instance.provision", customerId, "failed", reason.slice(0, 500));
 }
 
-function dryRun(deps: Deps, config: Plans, facts: PlanSpec, host: HostRecord, customerId: string, apiKey: string | undefined, site: SitePlan | null): Promise<DryRunResult> {
+function dryRun(deps: Deps, config: Plans, facts: PlanSpec, host: HostRecord, customerId: string, apiKey: string | undefined, site: SitePlan | null, pinned: number | undefined): Promise<DryRunResult> {
   return (async () => {
     const existing = await deps.store.instances.list({ hostId: host.id });
     const used = existing.filter((i) => i.customerId !== customerId && i.portSlot !== null).map((i) => i.portSlot!);
     const own = existing.find((i) => i.customerId === customerId)?.portSlot;
-    let slot = own ?? 0;
-    while (own == null && used.includes(slot)) slot++;
+    let slot = pinned ?? own ?? 0;
+    while (pinned === undefined && own == null && used.includes(slot)) slot++;
     const ports = portsForSlot(slot, config.basePort, config.portStep);
     // A fixed dummy token satisfies the renderer; the printed files show a placeholder instead.
     const dummy = "0".repeat(64);
     const dummySession = "f".repeat(64);
-    const rendered: Rendered = renderFor(facts, host, customerId, ports, dummy, apiKey ? "REDACTED-customer-api-key" : null, site && { ...site, sessionSecret: dummySession });
+    const rendered: Rendered = renderFor(facts, host, customerId, ports, dummy, apiKey ? "REDACTED-customer-api-key" : null, site && { ...site, sessionSecret: dummySession }, effectiveSettings(facts, {}));
     const paths = instancePaths(host.remoteRoot, customerId);
     return {
       dryRun: true as const,

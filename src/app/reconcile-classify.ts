@@ -20,7 +20,9 @@ export type FindingKind =
   /** A site file in the host's proxy that no live instance on that host accounts for. */
   | "site-orphan"
   /** A live instance whose site file is missing (ingress configured): its public name is not served. */
-  | "site-missing";
+  | "site-missing"
+  /** A throwaway `cf-test-…` instance whose test-deploy run is gone; --fix destroys it with its data. */
+  | "test-leftover";
 
 export interface Finding {
   kind: FindingKind;

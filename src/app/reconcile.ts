@@ -12,6 +12,8 @@ import type { Deps } from "./ports.js";
 import { classifySites } from "./ingress/reconcile-sites.js";
 import { loadPlansFor } from "./desired.js";
 import { parseSiteList } from "../remote/commands/ingress.js";
+import { findLeftovers } from "./test-deploy/leftovers.js";
+import { destroyInstance } from "./destroy.js";
 
 export interface ReconcileInput {
   /** Re-provision missing and drifted instances, start stopped ones, stop ones that should be stopped. */
@@ -78,9 +80,10 @@ export async function reconcile(deps: Deps, input: ReconcileInput = {}): Promise
       findings.push({ kind: "unreachable", customerId: r.customerId, hosts: [scan.host.name], detail: `host ${scan.host.name} is unreachable: ${scan.error ?? "?"}` });
     }
   }
+  const leftovers = await testLeftovers(deps, input, only, hosts, findings);
   const limit = pLimit(4);
   const ctx = { input, rows, hosts: allHosts, engines };
-  await Promise.all([...byCustomer(findings).values()].map((list) => limit(() => actInOrder(deps, list, ctx))));
+  await Promise.all([...byCustomer(findings).values()].filter((list) => !leftovers.has(list[0]?.customerId ?? "")).map((list) => limit(() => actInOrder(deps, list, ctx))));
   const unresolved = findings.filter((f) => f.kind !== "foreign" && !f.fixed).length + scans.filter((s) => !s.reachable).length;
   return {
     hosts: scans.map((s) => ({ name: s.host.name, reachable: s.reachable, error: s.error, engine: s.engine, containers: s.containers.length })),
@@ -88,6 +91,30 @@ export async function reconcile(deps: Deps, input: ReconcileInput = {}): Promise
     inSync: inSync.filter((c) => !siteMissing.has(c)).sort(),
     unresolved,
   };
+}
+
+/**
+ * Throwaway test-deploy instances whose run is gone replace the other findings about them; with
+ * --fix they are destroyed, data included. Returns their customer ids.
+ */
+async function testLeftovers(deps: Deps, input: ReconcileInput, only: Set<string> | null, hosts: HostRecord[], findings: ReconcileFinding[]): Promise<Set<string>> {
+  const names = new Map(hosts.map((h) => [h.id, h.name]));
+  const found = (await findLeftovers(deps)).filter((l) => names.has(l.row.hostId) && (!only || only.has(l.row.customerId)));
+  const ids = new Set(found.map((l) => l.row.customerId));
+  for (let i = findings.length - 1; i >= 0; i--) if (ids.has(findings[i]!.customerId ?? "")) findings.splice(i, 1);
+  for (const l of found) {
+    const f: ReconcileFinding = { kind: "test-leftover", customerId: l.row.customerId, hosts: [names.get(l.row.hostId)!], detail: `throwaway test-deploy instance: ${l.why}` };
+    findings.push(f);
+    if (!input.fix) continue;
+    f.action = "destroyed";
+    try {
+      await destroyInstance(deps, { customerId: l.row.customerId, force: true, purgeBackups: true, reason: `test-deploy leftover: ${l.why}` });
+      f.fixed = true;
+    } catch (err) {
+      f.error = messageOf(err);
+    }
+  }
+  return ids;
 }
 
 interface Scan {

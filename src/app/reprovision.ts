@@ -5,6 +5,7 @@ import { parseStage, stageCommand } from "../remote/commands/stage.js";
 import type { RemoteShell } from "../remote/types.js";
 import type { HostRecord, InstanceRecord } from "../store/types.js";
 import { ENV_SAFE_RE } from "../render/helpers.js";
+import { droppedSettings, parseStoredSettings, type Settings } from "../domain/settings.js";
 import { desiredFor, loadPlansFor } from "./desired.js";
 import { step } from "./events.js";
 import { inspectInstance, mainContainer } from "./instance-lookup.js";
@@ -19,6 +20,10 @@ export interface ReprovisionInput {
   image: string;
   /** "keep" carries the host's token over; `{ fresh }` writes that new token instead. */
   token: "keep" | { fresh: string };
+  /** Replaces the stored settings (config set); default: the row's. */
+  settings?: Settings;
+  /** Replaces the customer's API key (config set --api-key-file); default: the host's. */
+  apiKey?: { fresh: string };
   plansFile?: string;
 }
 
@@ -30,6 +35,8 @@ export interface ReprovisionOutcome {
   /** Set when the token changed: a fresh one, or one re-made because the host's .env was gone. Shown once. */
   newToken: string | null;
   tokenHash: string;
+  /** The settable variables the .env now holds. */
+  settings: Settings;
   warnings: string[];
 }
 
@@ -41,7 +48,8 @@ export interface ReprovisionOutcome {
 export async function reprovision(deps: Deps, shell: RemoteShell, input: ReprovisionInput): Promise<ReprovisionOutcome> {
   const { row, host } = input;
   const plans = await loadPlansFor(deps, input.plansFile);
-  const desired = desiredFor(plans, host, row, { plan: input.plan, image: input.image });
+  const stored = input.settings ?? parseStoredSettings(row.settings);
+  const desired = desiredFor(plans, host, row, { plan: input.plan, image: input.image, settings: stored });
   const carried = await step(deps.onEvent, "stage", { host: host.name, customerId: row.customerId }, async () => {
     const res = await shell.exec(stageCommand(host.remoteRoot, row.customerId), { timeoutMs: 30_000 });
     if (res.code !== 0) throw new RemoteCommandError(host.name, "stage", `cannot stage files for ${row.customerId} on ${host.name}`, { exitCode: res.code, stderrTail: res.stderr.slice(-2000) });
@@ -52,16 +60,19 @@ export async function reprovision(deps: Deps, shell: RemoteShell, input: Reprovi
   if (input.token === "keep" && !token) warnings.push(`the host has no usable gateway token for ${row.customerId} (.env ${carried.envPresent ? "lacks it" : "is missing"}); a new token was issued`);
   if (input.token === "keep" && token && row.tokenHash && sha256Hex(token) !== row.tokenHash) warnings.push(`the token on the host does not match the recorded hash; keeping the host's token and recording its hash`);
   token ??= generateGatewayToken();
-  const apiKey = carried.apiKey && ENV_SAFE_RE.test(carried.apiKey) ? carried.apiKey : null;
-  if (carried.apiKey && !apiKey) warnings.push("the API key in the host's .env has characters a .env cannot carry; it was dropped");
-  if (!carried.envPresent && row.apiKeyFingerprint) warnings.push("the customer's API key was lost with the host's .env; provide it again with provision --api-key-file");
+  const hostKey = carried.apiKey && ENV_SAFE_RE.test(carried.apiKey) ? carried.apiKey : null;
+  const apiKey = input.apiKey ? input.apiKey.fresh : hostKey;
+  if (!input.apiKey && carried.apiKey && !hostKey) warnings.push("the API key in the host's .env has characters a .env cannot carry; it was dropped");
+  if (!input.apiKey && !carried.envPresent && row.apiKeyFingerprint) warnings.push("the customer's API key was lost with the host's .env; provide it again with `clawfleet config set ID --api-key-file FILE`");
+  const dropped = droppedSettings(desired.spec, stored);
+  if (dropped.length > 0) warnings.push(`plan ${desired.spec.name} does not accept the stored ${dropped.join(", ")}: ${dropped.length === 1 ? "it falls" : "they fall"} back to the plan's default`);
   // A fresh token gets a fresh session secret too: old cookies and login links stop working at once.
   const site = await siteForRerender(deps, plans, row, { carried: carried.sessionSecret, fresh: token !== carried.gatewayToken }, (m) => warnings.push(m));
   for (const message of warnings) deps.onEvent({ type: "warn", message, host: host.name, customerId: row.customerId, at: Date.now() });
-  const rendered = renderFor(desired.spec, host, row.customerId, desired.ports, token, apiKey, site);
+  const rendered = renderFor(desired.spec, host, row.customerId, desired.ports, token, apiKey, site, desired.settings);
   const outcome = await runProvisionScript(deps, shell, host, row.customerId, rendered, desired.spec);
   const fresh = token !== carried.gatewayToken;
-  return { spec: desired.spec, configHash: rendered.configHash, changed: outcome.changed, containerId: outcome.containerId, newToken: fresh ? token : null, tokenHash: sha256Hex(token), warnings };
+  return { spec: desired.spec, configHash: rendered.configHash, changed: outcome.changed, containerId: outcome.containerId, newToken: fresh ? token : null, tokenHash: sha256Hex(token), settings: desired.settings, warnings };
 }
 
 export interface AfterFailure {

@@ -11,6 +11,7 @@ import { ProvisionScriptError } from "./provision-remote.js";
 import { withRunSlot } from "./runs/gate.js";
 import { withInstanceLease } from "./leases/instance.js";
 import type { Deps } from "./ports.js";
+import { keptSettings, parseStoredSettings, storeSettings } from "../domain/settings.js";
 
 /** Covers provision.sh twice over (new version, then the restored one) plus pulls. */
 export const UPGRADABLE: InstanceStatus[] = ["healthy", "unhealthy", "quarantined"];
@@ -88,6 +89,8 @@ async function upgradeLeased(deps: Deps, row: InstanceRecord, host: HostRecord, 
       status: "healthy",
       statusReason: null,
       consecutiveFailures: 0,
+      // Settings the new plan does not accept fell back to its defaults: forget them.
+      settings: storeSettings(keptSettings(t.spec, parseStoredSettings(row.settings))),
       expiresAt: t.plan === row.plan ? row.expiresAt : t.spec.expiresAfterMs ? new Date(now + t.spec.expiresAfterMs) : null,
     });
     await audit(deps, "instance.upgrade", row.customerId, "ok", what + (out.newToken ? "; a new token was issued" : ""));
@@ -128,7 +131,7 @@ function describeChange(row: InstanceRecord, plan: string, image: string, hash: 
  * After a failed re-provision: records what runs now (the restored previous version, or nothing),
  * writes the Events, and returns the error to throw.
  */
-export async function recordRollback(deps: Deps, shell: Parameters<typeof inspectAfterFailure>[1], host: HostRecord, row: InstanceRecord, action: string, what: string, err: unknown): Promise<unknown> {
+export async function recordRollback(deps: Deps, shell: Parameters<typeof inspectAfterFailure>[1], host: HostRecord, row: InstanceRecord, action: string, what: string, err: unknown, retry = `clawfleet ${action} ${row.customerId}`): Promise<unknown> {
   if (!(err instanceof RemoteCommandError)) {
     await audit(deps, `instance.${action}`, row.customerId, "failed", `${what}: ${messageOf(err)}`.slice(0, 500));
     return err;
@@ -149,6 +152,6 @@ export async function recordRollback(deps: Deps, shell: Parameters<typeof inspec
   return new RemoteCommandError(host.name, action, `${action} of ${row.customerId} failed: ${reason}; ${after.restoredPrevious ? "rolled back: " : ""}${now}`, {
     exitCode: err.exitCode,
     stderrTail: err.stderrTail,
-    hint: after.restoredPrevious ? `fix the cause (see the log tail above), then run \`clawfleet ${action} ${row.customerId}\` again` : `inspect it with \`clawfleet status ${row.customerId}\``,
+    hint: after.restoredPrevious ? `fix the cause (see the log tail above), then run \`${retry}\` again` : `inspect it with \`clawfleet status ${row.customerId}\``,
   });
 }

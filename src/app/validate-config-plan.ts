@@ -1,3 +1,4 @@
+import { effectiveSettings } from "../domain/settings.js";
 import type { IngressConfig, PlanSpec } from "../domain/plans.js";
 import { DEFAULT_REMOTE_ROOT } from "../domain/proxy-paths.js";
 import { provisionIngressView } from "./ingress/site-plan.js";
@@ -82,7 +83,7 @@ export function checkRendered(rendered: PlanRender): CheckResult[] {
   const { spec } = rendered;
   const checks: CheckResult[] = [];
   if (rendered.compose !== undefined) checks.push(...checkComposeText(spec, rendered.compose, renderSampleContext(spec).customerId));
-  if (rendered.env !== undefined) checks.push({ plan: spec.name, ...checkEnv(spec.templates.env, rendered.env) });
+  if (rendered.env !== undefined) checks.push({ plan: spec.name, ...checkEnv(spec.templates.env, rendered.env, { ...REQUIRED_ENV, ...effectiveSettings(spec, {}) }) });
   if (rendered.provisionSh !== undefined) {
     const ok = rendered.provisionSh.includes("CLAWFLEET_RESULT {");
     checks.push({
@@ -160,14 +161,15 @@ function withSourceLine(message: string, text: string, line: number | null): str
   return src === undefined ? message : `${message} near: ${src.trim()}`;
 }
 
-function checkEnv(file: string, text: string): Omit<CheckResult, "plan"> {
+/** Every secret and every defaulted settable variable must reach the .env with its value. */
+function checkEnv(file: string, text: string, required: Record<string, string>): Omit<CheckResult, "plan"> {
   const vars = new Map<string, string>();
   for (const line of text.split("\n")) {
     const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
     if (m) vars.set(m[1] as string, m[2] as string);
   }
   // Names only in messages: the values are (sample) secrets.
-  const problems = Object.entries(REQUIRED_ENV).filter(([k, v]) => vars.get(k) !== v).map(([k]) => k);
+  const problems = Object.entries(required).filter(([k, v]) => vars.get(k) !== v).map(([k]) => k);
   return problems.length === 0
     ? { check: "env.vars", title: ".env has every required variable", status: "pass", file }
     : { check: "env.vars", title: ".env has every required variable", status: "fail", file, reason: `missing or wrong: ${problems.join(", ")}` };

@@ -10,6 +10,8 @@ import { registerLifecycle } from "./commands/lifecycle.js";
 import { registerReconcile } from "./commands/reconcile.js";
 import { registerBackup } from "./commands/backup.js";
 import { registerEvents } from "./commands/events.js";
+import { registerConfig } from "./commands/config.js";
+import { registerTestDeploy } from "./commands/test-deploy.js";
 
 /** Runs one command action with the shared output and error handling; returns the exit status. */
 export type Runner = (json: boolean, action: (out: Output) => Promise<number | void>) => Promise<void>;
@@ -39,6 +41,8 @@ export async function main(argv: string[]): Promise<number> {
   registerReconcile(program, run);
   registerBackup(program, run);
   registerEvents(program, run);
+  registerConfig(program, run);
+  registerTestDeploy(program, run);
 
   try {
     await program.parseAsync(argv);

@@ -27,3 +27,16 @@ export function projectName(customerId: string): string {
 export function dataVolumeName(customerId: string): string {
   return `cf-${customerId}-data`;
 }
+
+/** Customer ids under this prefix belong to `clawfleet test-deploy`: provision refuses them, and leftovers are removed. */
+export const TEST_ID_PREFIX = "cf-test-";
+
+export function isTestId(id: string): boolean {
+  return id.startsWith(TEST_ID_PREFIX);
+}
+
+/** A fresh throwaway id, e.g. `cf-test-mfx3k2p1-9c4e` (time, then 16 random bits). */
+export function newTestId(now: Date, random: () => number = Math.random): string {
+  const rand = Math.floor(random() * 0x10000).toString(16).padStart(4, "0");
+  return `${TEST_ID_PREFIX}${now.getTime().toString(36)}-${rand}`;
+}

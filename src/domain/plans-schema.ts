@@ -55,6 +55,38 @@ const dataPath = z.string().regex(/^\/[A-Za-z0-9._-]+(?:\/[A-Za-z0-9._-]+)*$/, {
   error: "expected an absolute path like /home/node/.openclaw",
 });
 
+// `settable:` the .env variables `clawfleet config set` may change. Their values travel on the command
+// line and are stored in the DB, so a secret is never settable.
+export const SETTING_KEY_RE = /^[A-Z][A-Z0-9_]{0,63}$/;
+export const SECRET_SHAPED_KEY_RE = /TOKEN|SECRET|PASSWORD|PASSWD|API_?KEY|PRIVATE|CREDENTIAL/;
+const ENV_SAFE_VALUE_RE = /^[A-Za-z0-9_.+/=:@~,-]*$/;
+const settingValue = z.union([z.string(), z.number(), z.boolean()], { error: "expected a string" }).transform(String);
+const settableVar = z
+  .strictObject({
+    default: settingValue.optional(),
+    pattern: z.string({ error: "expected a regular expression" }).optional(),
+    description: z.string().optional(),
+  })
+  .superRefine((v, ctx) => {
+    let re: RegExp | null = null;
+    if (v.pattern !== undefined) {
+      try {
+        re = new RegExp(`^(?:${v.pattern})$`);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", path: ["pattern"], message: `not a valid regular expression (${(err as Error).message})` });
+      }
+    }
+    if (v.default === undefined) return;
+    if (!ENV_SAFE_VALUE_RE.test(v.default)) ctx.addIssue({ code: "custom", path: ["default"], message: "has characters a .env cannot carry (allowed: A-Z a-z 0-9 _ . + / = : @ ~ , -)" });
+    else if (re && !re.test(v.default)) ctx.addIssue({ code: "custom", path: ["default"], message: `does not match its pattern ${v.pattern}` });
+  });
+const settable = z.record(z.string(), settableVar).superRefine((vars, ctx) => {
+  for (const key of Object.keys(vars)) {
+    if (!SETTING_KEY_RE.test(key)) ctx.addIssue({ code: "custom", path: [key], message: "expected an environment variable name like OPENCLAW_LOG_LEVEL (A-Z, 0-9, _)" });
+    else if (SECRET_SHAPED_KEY_RE.test(key)) ctx.addIssue({ code: "custom", path: [key], message: "looks like a secret; settable values travel on the command line and are stored in the DB, so secrets cannot be settable" });
+  }
+});
+
 // Keys a plan may override from defaults.
 const overridable = {
   image: image.optional(),
@@ -65,6 +97,8 @@ const overridable = {
   templates: templates.optional(),
   // Publishing the 100-port CDP range costs Docker ~100 docker-proxy processes per container.
   cdpPorts: z.boolean({ error: "expected true or false" }).optional(),
+  // Merged key by key: a plan's entry replaces the default's.
+  settable: settable.optional(),
 };
 
 const defaults = z.strictObject({

@@ -49,6 +49,15 @@ export interface PlanSpec {
   templates: PlanTemplates;
   /** Publish the slot's CDP range (base+9 … base+108). Off by default: the range stays reserved, unpublished. */
   cdpPorts: boolean;
+  /** The .env variables `config set` may change, by name (defaults' and the plan's, merged). */
+  settable: Record<string, SettableVar>;
+}
+
+/** One `settable:` variable. The whole value must match `pattern`; no default: unset until set. */
+export interface SettableVar {
+  default: string | null;
+  pattern: string | null;
+  description: string | null;
 }
 
 /** How often the daemon backs an instance up, and how many scheduled backups `backups prune` keeps. */
@@ -216,6 +225,11 @@ function resolvePlan(name: string, p: RawPlan, raw: PlansFile): PlanSpec {
     logs,
     templates,
     cdpPorts: p.cdpPorts ?? d.cdpPorts ?? false,
+    settable: Object.fromEntries(
+      Object.entries({ ...d.settable, ...p.settable })
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([key, v]) => [key, { default: v.default ?? null, pattern: v.pattern ?? null, description: v.description ?? null }]),
+    ),
   };
 }
 

@@ -1,3 +1,5 @@
+import { InputError } from "../errors.js";
+
 /** Host ports of one instance slot; all bound to 127.0.0.1. */
 export interface PortSet {
   gateway: number;
@@ -55,4 +57,21 @@ export function allHostPorts(ports: PortSet): number[] {
   const list = [ports.gateway, ports.bridge, ports.browser];
   for (let p = ports.cdpStart; p <= ports.cdpEnd; p++) list.push(p);
   return list;
+}
+
+/** The slot whose gateway port is `port` (`provision --port`); InputError when off the grid or out of range. */
+export function slotForPort(port: number, basePort: number, portStep: number): number {
+  const last = maxSlot(basePort, portStep);
+  const grid = `gateway ports are ${basePort} + k×${portStep}, from ${basePort} to ${basePort + last * portStep}`;
+  if (!Number.isInteger(port) || port < basePort || port > basePort + last * portStep) {
+    throw new InputError(`--port ${port} is out of range: ${grid}`, "choose a port on the slot grid (plans.yaml basePort and portStep), or leave --port out");
+  }
+  const offset = (port - basePort) % portStep;
+  if (offset !== 0) {
+    const below = port - offset;
+    const above = below + portStep;
+    const near = above <= basePort + last * portStep ? `${below} or ${above}` : `${below}`;
+    throw new InputError(`--port ${port} is not on the slot grid: ${grid}`, `the nearest are ${near}; the bridge, browser and CDP ports follow the gateway's at +1, +2 and +9…+108`);
+  }
+  return (port - basePort) / portStep;
 }

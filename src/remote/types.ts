@@ -59,3 +59,29 @@ export interface RemoteShell {
   /** What uploads use on this connection, probing once (an SFTP session) if not known yet. */
   transfer?(): Promise<TransferKind>;
 }
+
+/** One HTTPS request to a host's public address, named by SNI (the ingress checks of test-deploy). */
+export interface HttpsRequest {
+  /** Where to connect: the host's ingress address. */
+  address: string;
+  port?: number;
+  /** The site's name: TLS SNI, certificate check and Host header. */
+  servername: string;
+  /** Path and query, e.g. "/healthz". */
+  path: string;
+  headers?: Record<string, string>;
+  /** PEM CA to trust instead of the system's (the proxy's local CA under `tls: internal`). */
+  ca?: string;
+  timeoutMs?: number;
+}
+
+export interface HttpsResponse {
+  status: number;
+  /** Lowercased names; set-cookie joined by "\n". */
+  headers: Record<string, string>;
+}
+
+export interface HttpsProbe {
+  /** Never follows redirects; rejects on connection or TLS failure. */
+  get(req: HttpsRequest): Promise<HttpsResponse>;
+}

@@ -8,6 +8,9 @@ import { CONTAINER_PORTS, type PortSet } from "../domain/ports.js";
 import { GATEWAY_TOKEN_RE } from "../domain/secrets.js";
 import { imageRegistry } from "./image-registry.js";
 import { goDuration, toSeconds } from "../domain/sizes.js";
+import { SETTING_KEY_RE } from "../domain/plans-schema.js";
+import { RESERVED_KEYS } from "../domain/settings.js";
+import { ENV_SAFE_RE } from "./helpers.js";
 
 /** Everything one instance's files are rendered from. */
 export interface InstanceContext {
@@ -27,6 +30,8 @@ export interface InstanceContext {
   remoteRoot: string;
   /** Set when the instance has a public site: what provision.sh needs to run the proxy (no secrets). */
   ingress?: ProvisionIngressView | null;
+  /** The plan's settable .env variables with their effective values (non-secret; see domain/settings.ts). */
+  settings?: Record<string, string>;
 }
 
 export interface ProvisionIngressView {
@@ -56,6 +61,12 @@ const contextSchema = z.object({
   apiKey: z.string().min(1, { error: "must not be empty" }).nullish(),
   instanceDir: remotePath,
   remoteRoot: remotePath,
+  settings: z
+    .record(
+      z.string().regex(SETTING_KEY_RE, { error: "expected an environment variable name" }).refine((k) => !Object.hasOwn(RESERVED_KEYS, k), { error: "is reserved" }),
+      z.string().regex(ENV_SAFE_RE, { error: "has characters a .env cannot carry" }),
+    )
+    .optional(),
 });
 
 /** Checks a context at the edge of rendering; throws InputError with `path: message` lines. */
@@ -113,12 +124,13 @@ export function publicView(ctx: InstanceContext, configHash: string) {
 
 /** The view of env.hbs: the secrets, and nothing that would tempt a template to leak them elsewhere. */
 export function secretView(ctx: InstanceContext) {
-  return { customerId: ctx.customerId, plan: ctx.plan, gatewayToken: ctx.gatewayToken, apiKey: ctx.apiKey ?? null };
+  const settings = Object.entries(ctx.settings ?? {}).map(([key, value]) => ({ key, value }));
+  return { customerId: ctx.customerId, plan: ctx.plan, gatewayToken: ctx.gatewayToken, apiKey: ctx.apiKey ?? null, settings };
 }
 
 /**
- * sha256 over the non-secret inputs and the container-shaping template sources (compose, env,
- * partials). Secrets are left out so rotating a token keeps the hash; provision.sh is left out so a
+ * sha256 over the non-secret inputs (settings included) and the container-shaping template sources
+ * (compose, env, partials). Secrets are left out so rotating a token keeps the hash; provision.sh is left out so a
  * script-only release does not recreate every container.
  */
 export function computeConfigHash(ctx: InstanceContext, templateSources: Record<string, string>): string {
@@ -128,7 +140,9 @@ export function computeConfigHash(ctx: InstanceContext, templateSources: Record<
     plan: ctx.plan,
     // Only the schedule reaches the host (a label); `keep` is the control machine's business, and
     // hashing the schedule as the string it used to be keeps existing instances in sync.
-    planSpec: { ...ctx.planSpec, backups: ctx.planSpec.backups.schedule },
+    // `settable` (the rules) is left out and the effective values are in: what reaches the container.
+    planSpec: { ...ctx.planSpec, backups: ctx.planSpec.backups.schedule, settable: undefined },
+    ...(ctx.settings && Object.keys(ctx.settings).length > 0 ? { settings: ctx.settings } : {}),
     image: ctx.image,
     ports: ctx.ports,
     instanceDir: ctx.instanceDir,

@@ -1,6 +1,7 @@
 import type { PlanSpec } from "../domain/plans.js";
 import { portsForSlot } from "../domain/ports.js";
 import type { InstanceContext } from "./context.js";
+import { effectiveSettings } from "../domain/settings.js";
 
 /** Sample secrets: well-formed, obviously fake, and easy to spot if a template leaks them. */
 export const SAMPLE_GATEWAY_TOKEN = "5a3c1e".padEnd(64, "0");
@@ -20,6 +21,7 @@ export function renderSampleContext(planSpec: PlanSpec, overrides: Partial<Insta
     apiKey: SAMPLE_API_KEY,
     instanceDir: `${remoteRoot}/instances/${customerId}`,
     remoteRoot,
+    settings: effectiveSettings(planSpec, {}),
     ...overrides,
   };
 }

@@ -66,3 +66,8 @@ export function lowestFree(used: Set<number>): number {
   while (used.has(slot)) slot++;
   return slot;
 }
+
+/** A pinned slot (`provision --port`) that another instance on the host holds. */
+export function slotTaken(slot: number, holder: string): ConflictError {
+  return new ConflictError(`port slot ${slot} is already held by instance ${holder} on that host`, "choose another --port on the slot grid, or leave --port out to take the lowest free slot");
+}

@@ -1,6 +1,6 @@
 import { NotFoundError } from "../errors.js";
 import type { PrismaClient } from "./generated/sqlite/client.js";
-import { assertDedication, assertRoom, isLocked, liveError, lockedError, lowestFree, SETTLED_LIVE, subdomainTaken, USES_MEMORY } from "./claim-rules.js";
+import { assertDedication, assertRoom, isLocked, liveError, lockedError, lowestFree, SETTLED_LIVE, slotTaken, subdomainTaken, USES_MEMORY } from "./claim-rules.js";
 import { isUniqueViolation } from "./retry.js";
 import type { ClaimInput, InstanceRecord } from "./types.js";
 
@@ -21,8 +21,12 @@ export async function claimOnce(db: PrismaClient, input: ClaimInput): Promise<In
       await assertPlacement(tx, input);
       if (input.subdomain) await assertSubdomainFree(tx, input.customerId, input.subdomain);
       const used = await usedSlots(tx, input.hostId, input.customerId);
+      if (input.slot !== undefined && used.has(input.slot)) {
+        const holder = await tx.instance.findFirst({ where: { hostId: input.hostId, portSlot: input.slot, customerId: { not: input.customerId } }, select: { customerId: true } });
+        throw slotTaken(input.slot, holder?.customerId ?? "another");
+      }
       const keep = existing?.hostId === input.hostId && existing.portSlot !== null && !used.has(existing.portSlot);
-      const portSlot = keep && !input.skipSlots?.includes(existing!.portSlot!) ? existing!.portSlot! : lowestFree(new Set([...used, ...(input.skipSlots ?? [])]));
+      const portSlot = input.slot ?? (keep && !input.skipSlots?.includes(existing!.portSlot!) ? existing!.portSlot! : lowestFree(new Set([...used, ...(input.skipSlots ?? [])])));
       const data = {
         hostId: input.hostId,
         plan: input.plan,

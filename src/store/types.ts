@@ -62,6 +62,8 @@ export interface InstanceRecord {
   memoryMb?: number | null;
   /** A failed provision could not remove its container, so the row still uses memory. */
   containerLeft?: boolean;
+  /** JSON of the settable variables set with `config set` (see domain/settings.ts); null: none. */
+  settings?: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -79,6 +81,8 @@ export interface ClaimInput {
   subdomain?: string | null;
   /** Slots known to be busy on the host; allocation skips them. */
   skipSlots?: number[];
+  /** Exactly this slot (`provision --port`); ConflictError when another instance on the host holds it. */
+  slot?: number;
   /** The plan's memory; stored as the row's memoryMb. */
   needMb?: number;
   /** The host's effective capacity; when a number, the claim refuses a host that lacks room for needMb. */

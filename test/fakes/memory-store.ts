@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from "../../src/errors.js";
-import { assertDedication, assertRoom, isLocked, liveError, lockedError, SETTLED_LIVE, subdomainTaken, usesMemory } from "../../src/store/claim-rules.js";
+import { assertDedication, assertRoom, isLocked, liveError, lockedError, SETTLED_LIVE, slotTaken, subdomainTaken, usesMemory } from "../../src/store/claim-rules.js";
 import type { EventRecord, HostRecord, InstanceRecord, Store } from "../../src/store/types.js";
 import { memoryBackups } from "./memory-backups.js";
 import { memoryCoordination } from "./memory-coordination.js";
@@ -101,12 +101,13 @@ export function memoryStore(): Store & {
         const holder = input.subdomain ? [...rows.values()].find((r) => r.subdomain === input.subdomain && r.customerId !== input.customerId) : undefined;
         if (holder) throw subdomainTaken(input.subdomain!, holder.customerId);
         const taken = new Set([...used(input.hostId, input.customerId), ...(input.skipSlots ?? [])]);
+        if (input.slot !== undefined && used(input.hostId, input.customerId).has(input.slot)) throw slotTaken(input.slot, onHost.find((r) => r.portSlot === input.slot)!.customerId);
         const keep = existing?.hostId === input.hostId && existing.portSlot !== null && !taken.has(existing.portSlot);
         const now = input.now;
         const rec: InstanceRecord = {
           ...(existing ?? blank(id(), input.customerId, now)),
           hostId: input.hostId, plan: input.plan, image: input.image, status: "provisioning", statusReason: null,
-          portSlot: keep ? existing!.portSlot : lowest(taken),
+          portSlot: input.slot ?? (keep ? existing!.portSlot : lowest(taken)),
           ...(input.subdomain !== undefined ? { subdomain: input.subdomain } : {}),
           ...(input.needMb !== undefined ? { memoryMb: input.needMb } : {}),
           leaseOwner: input.leaseOwner, leaseUntil: new Date(now.getTime() + input.leaseMs), leaseSince: now, leaseFence: (existing?.leaseFence ?? 0) + 1,

@@ -1,8 +1,7 @@
-import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
-import { InputError } from "../../errors.js";
+import { readApiKey } from "../api-key.js";
 import type { Runner } from "../main.js";
-import { withFleet } from "../fleet.js";
+import { intOption, withFleet } from "../fleet.js";
 
 export function registerProvision(program: Command, run: Runner): void {
   program
@@ -12,8 +11,9 @@ export function registerProvision(program: Command, run: Runner): void {
     .requiredOption("--plan <plan>", "free, pro or enterprise (as in plans.yaml)")
     .option("--host <name>", "registered host; default: picked by plan")
     .option("--image <ref>", "gateway image pinned by tag or digest; default: the plan's")
+    .option("--port <base>", "pin the gateway port: basePort + k×portStep from plans.yaml (18800, 18920, …); bridge, browser and CDP follow", intOption("--port"))
     .option("--subdomain <name>", "public site https://NAME.<ingress domain>/ (a DNS label); default: the customer id")
-    .option("--api-key-file <file>", "file holding the customer's Anthropic API key (or set CLAWFLEET_API_KEY)")
+    .option("--api-key-file <file>", "file holding the customer's Anthropic API key, - for stdin (or set CLAWFLEET_API_KEY)")
     .option("--plans <file>", "plans file (default: CLAWFLEET_PLANS or templates/plans.yaml)")
     .option("--dry-run", "render and print the files and planned actions; touch nothing")
     .option("--idempotency-key <key>", "repeating the same request with the same key returns the first outcome (with a fresh token)")
@@ -29,6 +29,7 @@ export function registerProvision(program: Command, run: Runner): void {
             image: o.image,
             apiKey,
             subdomain: o.subdomain,
+            port: o.port,
             plansFile: o.plans,
             dryRun: Boolean(o.dryRun),
             idempotencyKey: o.idempotencyKey,
@@ -38,18 +39,4 @@ export function registerProvision(program: Command, run: Runner): void {
         });
       }),
     );
-}
-
-/** The key never comes from argv: a file, or the environment. */
-async function readApiKey(file: string | undefined): Promise<string | undefined> {
-  if (!file) return process.env.CLAWFLEET_API_KEY || undefined;
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    throw new InputError(`--api-key-file: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? "error"})`, "point it at a readable file that holds only the key");
-  }
-  const key = text.trim();
-  if (!key || /\s/.test(key)) throw new InputError(`--api-key-file: ${file} must hold exactly one key on one line`, "write only the key into the file");
-  return key;
 }

@@ -9,7 +9,7 @@ export function registerReconcile(program: Command, run: Runner): void {
   program
     .command("reconcile")
     .description("Compare the DB with every host: orphans, missing, drifted and stopped instances (exit 1 when any need attention)")
-    .option("--fix", "re-provision missing and drifted instances, start stopped ones, stop ones stopped in the DB")
+    .option("--fix", "re-provision missing and drifted instances, start stopped ones, stop ones stopped in the DB, destroy test-deploy leftovers")
     .option("--remove-orphans", "remove labelled containers no instance accounts for (never their volumes)")
     .option("--customer-id <id>", "only this customer (repeatable)", collect)
     .option("--host <name>", "only this host")

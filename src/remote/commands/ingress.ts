@@ -71,3 +71,13 @@ export function parseSiteList(stdout: string): string[] {
 export function removeSitesCommand(root: string, customerIds: string[]): string {
   return ["set -u", ...customerIds.flatMap((id) => removeSiteLines(root, id))].join("\n");
 }
+
+/** The proxy's local CA certificate (`tls internal`; public, not a secret) as PEM on stdout; exit 3 without a running proxy. */
+export function proxyRootCaCommand(root: string): string {
+  return [
+    findProxyLine(root),
+    'if [ -z "$proxy" ]; then echo "no running proxy" >&2; exit 3; fi',
+    // The caddy image may have no shell tools: docker cp streams a tar, unpacked here.
+    'docker cp "$proxy:/data/caddy/pki/authorities/local/root.crt" - | tar -xO',
+  ].join("\n");
+}

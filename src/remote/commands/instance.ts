@@ -19,10 +19,21 @@ export function prepareCommand(root: string, customerId: string, files: UploadFi
     "set -eu",
     `mkdir -p ${shq(staged)} && chmod 700 ${shq(dir)} ${shq(staged)}`,
     ...(files.length > 0 ? stageFilesLines(files) : []),
+    ...listenerLines(customerId),
+  ].join("\n");
+}
+
+/** The host's TCP listeners and whether the instance's own project runs, touching nothing (parsePrepare reads it). */
+export function listenersCommand(customerId: string): string {
+  return listenerLines(customerId).join("\n");
+}
+
+function listenerLines(customerId: string): string[] {
+  return [
     `echo "own=$(docker ps -q --filter label=com.docker.compose.project=${shq("cf-" + customerId)} 2>/dev/null | head -n 1)"`,
     // /proc/net/tcp needs no extra tools; state 0A is LISTEN.
     "awk '$4 == \"0A\" { split($2, a, \":\"); print \"listen=\" a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u",
-  ].join("\n");
+  ];
 }
 
 export interface PrepareReport {

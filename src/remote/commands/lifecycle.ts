@@ -44,11 +44,7 @@ export function waitReadyLines(customerId: string, gatewayPort: number, timeoutS
   // Plain docker, not `cfc ps`: Compose v1 costs a Python start per call.
   const running = `docker ps -q --filter ${shq(`label=${LABEL_PROJECT}=cf-${customerId}`)} --filter status=running`;
   return [
-    `port=${Math.trunc(gatewayPort)}`,
-    `if command -v bash >/dev/null 2>&1; then probe() { bash -c ${shq(BASH_PROBE)} _ "$port" 2>/dev/null; }`,
-    `elif command -v curl >/dev/null 2>&1; then probe() { curl -fs -m ${PROBE_TIMEOUT_S} -o /dev/null "http://127.0.0.1:$port/healthz"; }`,
-    `elif command -v wget >/dev/null 2>&1; then probe() { wget -q -T ${PROBE_TIMEOUT_S} -O /dev/null "http://127.0.0.1:$port/healthz"; }`,
-    "else probe() { false; }; fi",
+    ...probeLines(gatewayPort),
     `deadline=$(( $(date +%s) + ${Math.max(1, Math.ceil(timeoutSec))} )); n=0`,
     `docker_state() { cid=$(${running} | head -n 1); st=$( [ -n "$cid" ] && docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$cid" 2>/dev/null || echo missing); }`,
     "while :; do",
@@ -62,6 +58,22 @@ export function waitReadyLines(customerId: string, gatewayPort: number, timeoutS
     '  sleep "$t" 2>/dev/null || sleep 1',
     "done",
   ];
+}
+
+/** Defines `probe`: one GET of the gateway's loopback /healthz, true on 200 (bash, else curl, else wget). */
+function probeLines(gatewayPort: number): string[] {
+  return [
+    `port=${Math.trunc(gatewayPort)}`,
+    `if command -v bash >/dev/null 2>&1; then probe() { bash -c ${shq(BASH_PROBE)} _ "$port" 2>/dev/null; }`,
+    `elif command -v curl >/dev/null 2>&1; then probe() { curl -fs -m ${PROBE_TIMEOUT_S} -o /dev/null "http://127.0.0.1:$port/healthz"; }`,
+    `elif command -v wget >/dev/null 2>&1; then probe() { wget -q -T ${PROBE_TIMEOUT_S} -O /dev/null "http://127.0.0.1:$port/healthz"; }`,
+    "else probe() { false; }; fi",
+  ];
+}
+
+/** One GET of the gateway's loopback /healthz on the host: prints `healthz=ok` or `healthz=fail`. */
+export function healthzOnceCommand(gatewayPort: number): string {
+  return [...probeLines(gatewayPort), "if probe; then echo healthz=ok; else echo healthz=fail; fi"].join("\n");
 }
 
 /** The project's container ids, running or not (plain docker: no Compose start-up). */
