@@ -118,7 +118,7 @@ describeSandbox("test-deploy: a throwaway instance checked end to end and always
     const first = await crash();
     const report = (await cli(["reconcile", "--json"], 1)).json();
     // Other installs' containers on the shared sandbox engine show up as "foreign"; they are not ours.
-    const ours = (r: { findings: { kind: string }[] }) => r.findings.filter((f) => f.kind !== "foreign");
+    const ours = (r: Record<string, any>) => (r.findings as { kind: string }[]).filter((f) => f.kind !== "foreign");
     expect(ours(report)).toEqual([expect.objectContaining({ kind: "test-leftover", customerId: first })]);
     const next = (await cli(["test-deploy", "--host", host().name, "--image", IMAGE, "--json"])).json();
     expect(next.leftoversRemoved).toEqual([first]);
