@@ -48,7 +48,7 @@ describe("plans.yaml", () => {
   it("rejects unknown keys at every level", () => {
     expect(errorsOf(edit("dedicatedHost: true }", "dedicatedHost: true, memroy: 3g }"))).toEqual(['plans.pro: unknown key "memroy"']);
     expect(errorsOf(edit("defaults:", "colour: blue\ndefaults:"))).toEqual(['(root): unknown key "colour"']);
-    expect(errorsOf(edit("logs: { maxSize: 10m, maxFile: 3 }\nplans:", "logs: { maxSize: 10m, maxFiles: 3 }\nplans:"))).toEqual(['defaults.logs: unknown key "maxFiles"']);
+    expect(errorsOf(edit("logs: { maxSize: 10m, maxFile: 3 }\n  settable:", "logs: { maxSize: 10m, maxFiles: 3 }\n  settable:"))).toEqual(['defaults.logs: unknown key "maxFiles"']);
     expect(errorsOf(edit("  failureThreshold: 3", "  failureTreshold: 3"))).toEqual(['health: unknown key "failureTreshold"']);
   });
 
