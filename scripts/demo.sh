@@ -107,4 +107,5 @@ cf restore demo --backup "$backup_id"
 printf 'after the restore, the volume holds: '; docker exec cf-demo ls /home/node/.openclaw | tr '\n' ' '; echo
 cf backups prune
 echo
-echo "Done. Try: CLAWFLEET_DATABASE_URL=$CLAWFLEET_DATABASE_URL node bin/clawfleet.js hosts list"
+echo "Done. Try: export CLAWFLEET_DATABASE_URL=$CLAWFLEET_DATABASE_URL CLAWFLEET_PLANS=$CLAWFLEET_PLANS"
+echo "     then: node bin/clawfleet.js hosts list; node bin/clawfleet.js config show demo"
