@@ -76,12 +76,12 @@ export async function configSet(deps: Deps, input: ConfigSetInput): Promise<Conf
     return { ...base, action: "none", durationMs: Date.now() - started, warnings: [] };
   }
   assertUpgradable(row, "config set");
-  const apply = () => applyLeased(deps, row, host, next, input, diff, input.plansFile);
+  const apply = () => applyLeased(deps, row, host, next, input, diff, newFingerprint);
   const out = await withInstanceLease(deps, row, "config-set", () => withRunSlot(deps, host, row.customerId, "config-set", apply), UPGRADABLE);
   return { ...base, configHash: { from: row.configHash, to: out.configHash }, action: "updated", durationMs: Date.now() - started, warnings: out.warnings };
 }
 
-async function applyLeased(deps: Deps, row: InstanceRecord, host: HostRecord, next: Settings, input: ConfigSetInput, diff: SettingChange[], plansFile: string | undefined) {
+async function applyLeased(deps: Deps, row: InstanceRecord, host: HostRecord, next: Settings, input: ConfigSetInput, diff: SettingChange[], fingerprint: string | null) {
   const shell = await connect(deps, host, row.customerId);
   const keys = diff.map((c) => c.key).join(", ") || "the same values (files re-rendered)";
   try {
@@ -93,13 +93,13 @@ async function applyLeased(deps: Deps, row: InstanceRecord, host: HostRecord, ne
       token: "keep",
       settings: next,
       ...(input.apiKey !== undefined ? { apiKey: { fresh: input.apiKey } } : {}),
-      plansFile,
+      plansFile: input.plansFile,
     });
     await deps.store.instances.update(row.customerId, {
       settings: storeSettings(next),
       configHash: out.configHash,
       tokenHash: out.tokenHash,
-      ...(input.apiKey !== undefined ? { apiKeyFingerprint: apiKeyFingerprint(input.apiKey) } : {}),
+      ...(fingerprint ? { apiKeyFingerprint: fingerprint } : {}),
       status: "healthy",
       statusReason: null,
       consecutiveFailures: 0,

@@ -3,7 +3,7 @@ import { makeOwner } from "../../store/lease-owner.js";
 import { destroyInstance } from "../destroy.js";
 import { loadPlansFor } from "../desired.js";
 import { audit, mustGetHost } from "../hosts.js";
-import { getPlan } from "../../domain/plans.js";
+import { getPlan, type IngressConfig } from "../../domain/plans.js";
 import { checkImageRef } from "../../domain/images.js";
 import { connect, messageOf, mustGetInstance } from "../instance-lookup.js";
 import { restartInstance } from "../lifecycle.js";
@@ -110,7 +110,7 @@ export async function testDeploy(deps: Deps, input: TestDeployInput = {}): Promi
   return result;
 }
 
-async function runChecks(deps: Deps, made: ProvisionResult, input: TestDeployInput, ingress: Parameters<typeof publicChecks>[0]["ingress"] | null, attempt: (n: string, c: Check) => Promise<boolean>, result: TestDeployResult): Promise<void> {
+async function runChecks(deps: Deps, made: ProvisionResult, input: TestDeployInput, ingress: IngressConfig | null, attempt: (n: string, c: Check) => Promise<boolean>, result: TestDeployResult): Promise<void> {
   const live = () => !input.signal?.aborted;
   const { row, host } = await mustGetInstance(deps, made.customerId);
   result.host = host.name;
