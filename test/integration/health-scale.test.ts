@@ -1,11 +1,11 @@
 import pLimit from "p-limit";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { PROBE_TIMEOUT_S } from "../../src/remote/commands/health.js";
+import { KILL_AFTER_S } from "../../src/remote/ssh-exec.js";
 import { openStore } from "../../src/store/open.js";
 import type { Store } from "../../src/store/types.js";
 import { daemon, ownerOf, stop, type Daemon } from "./daemon-proc.js";
 import { makeUnhealthy, provisionFree, removeInstances, startedAt, waitFor } from "./health-helpers.js";
-import { PROBE_TIMEOUT_S } from "../../src/remote/commands/health.js";
-import { KILL_AFTER_S } from "../../src/remote/ssh-exec.js";
 import { pgTestDatabase } from "./pg.js";
 import { describeSandbox, runSandbox, sandboxHosts, type SandboxHost } from "./sandbox.js";
 import { healthzTimes, removeScaleContainers, scaleCustomers, seedScale, startScaleContainers, type ScaleRow } from "./scale-helpers.js";
@@ -94,10 +94,9 @@ describeSandbox(`scale-out: three health daemons over ${HOSTS} hosts on PostgreS
     const rowOf = new Map(rows.map((r) => [r.customerId, r]));
     // May be swept twice in the kill period: once by the victim before it died, once by its heir.
     const mayRepeat = (customerId: string, p: number) => p === killPeriod && held.has(rowOf.get(customerId)?.host ?? "");
-    // Two requests on a held host in the kill period: the victim's, sent before it died, and its heir's,
-    // which can only come after the kill. The victim's may reach the container after the kill too: its
-    // script dies on the hangup (TERM, then KILL after KILL_AFTER_S), and a request already sent can
-    // take up to PROBE_TIMEOUT_S to be served by a starved gateway, so that is its bound.
+    // On the host side the heir's request comes after the kill, but the victim's may too: a request it
+    // sent before dying can reach a starved container late. Its script dies on the hangup (TERM, then
+    // KILL after KILL_AFTER_S) and a request already sent is served within PROBE_TIMEOUT_S: the bound.
     const inFlightMs = (KILL_AFTER_S + PROBE_TIMEOUT_S) * 1000;
     const acrossKill = (customerId: string, a: number, b: number) => mayRepeat(customerId, periodOf(a)) && periodOf(b) === periodOf(a) && a < killAt + inFlightMs && b > killAt;
 
