@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 await build({
-  entryPoints: [path.join(root, "dist/app/validate-config.js")],
+  entryPoints: [path.join(root, "dist/app/validate/validate-config.js")],
   outfile: path.join(root, "dist/validate-config.bundle.js"),
   bundle: true,
   minify: true,

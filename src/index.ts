@@ -5,58 +5,58 @@
 import type { Connector, Deps } from "./app/ports.js";
 import type { EventSink } from "./app/events.js";
 import type { AuditEvent, EventQuery } from "./app/audit/list.js";
-import type { AddHostInput, AddHostResult } from "./app/hosts.js";
+import type { AddHostInput, AddHostResult } from "./app/hosts/hosts.js";
 import type { HostRecord } from "./store/types.js";
-import type { DryRunResult, ProvisionInput, ProvisionResult } from "./app/provision.js";
-import type { FleetHealth } from "./health/api.js";
-import type { ListInput, InstanceSummary } from "./app/list.js";
-import type { StatusResult } from "./app/status.js";
-import type { LogsInput, LogsResult } from "./app/logs.js";
-import type { LifecycleResult } from "./app/lifecycle.js";
-import type { RotateTokenResult } from "./app/rotate-token.js";
-import type { UpgradeInput, UpgradeResult } from "./app/upgrade.js";
-import type { DestroyInput, DestroyResult } from "./app/destroy.js";
-import type { ReconcileInput, ReconcileResult } from "./app/reconcile.js";
-import type { PruneResult } from "./app/prune.js";
+import type { DryRunResult, ProvisionInput, ProvisionResult } from "./app/provision/provision.js";
+import type { FleetHealth } from "./daemon/api.js";
+import type { ListInput, InstanceSummary } from "./app/lifecycle/list.js";
+import type { StatusResult } from "./app/lifecycle/status.js";
+import type { LogsInput, LogsResult } from "./app/lifecycle/logs.js";
+import type { LifecycleResult } from "./app/lifecycle/lifecycle.js";
+import type { RotateTokenResult } from "./app/lifecycle/rotate-token.js";
+import type { UpgradeInput, UpgradeResult } from "./app/lifecycle/upgrade.js";
+import type { DestroyInput, DestroyResult } from "./app/lifecycle/destroy.js";
+import type { ReconcileInput, ReconcileResult } from "./app/reconcile/reconcile.js";
+import type { PruneResult } from "./app/lifecycle/prune.js";
 import type { BackupEntry, BackupInput, BackupResult, PruneBackupsResult, RestoreInput, RestoreResult } from "./app/backup/index.js";
 
 export * from "./errors.js";
 import { InputError } from "./errors.js";
-import type { SetHostInput, SetHostResult } from "./app/placement/set-host.js";
-import type { HostRoom } from "./app/placement/pick.js";
-import type { UnlockResult } from "./app/leases/unlock.js";
-import type { Replayed } from "./app/idempotency/operations.js";
+import type { SetHostInput, SetHostResult } from "./app/hosts/set-host.js";
+import type { HostRoom } from "./app/hosts/pick.js";
+import type { UnlockResult } from "./app/coordination/leases/unlock.js";
+import type { Replayed } from "./app/coordination/idempotency/operations.js";
 import type { ConfigShowResult } from "./app/config/show.js";
 import type { ConfigSetInput, ConfigSetResult } from "./app/config/set.js";
 import type { TestDeployInput, TestDeployResult } from "./app/test-deploy/run.js";
 export type { ConfigShowResult, SettingView, EnvVarView } from "./app/config/show.js";
 export type { ConfigSetInput, ConfigSetResult, SettingChange } from "./app/config/set.js";
 export type { TestDeployInput, TestDeployResult, TestCheck } from "./app/test-deploy/run.js";
-export type { SetHostInput, SetHostResult } from "./app/placement/set-host.js";
-export type { HostRoom } from "./app/placement/pick.js";
-export type { UnlockResult } from "./app/leases/unlock.js";
-export type { Replayed } from "./app/idempotency/operations.js";
+export type { SetHostInput, SetHostResult } from "./app/hosts/set-host.js";
+export type { HostRoom } from "./app/hosts/pick.js";
+export type { UnlockResult } from "./app/coordination/leases/unlock.js";
+export type { Replayed } from "./app/coordination/idempotency/operations.js";
 export type { FleetEvent, EventSink, StepName } from "./app/events.js";
 export type { AuditEvent, EventQuery } from "./app/audit/list.js";
-export type { AddHostInput, AddHostResult } from "./app/hosts.js";
+export type { AddHostInput, AddHostResult } from "./app/hosts/hosts.js";
 export type { HostRecord, InstanceRecord, EventRecord } from "./store/types.js";
-export type { ProvisionInput, ProvisionResult, DryRunResult } from "./app/provision.js";
-export type { FleetHealth } from "./health/api.js";
-export type { SweepReport, InstanceHealth, HostHealth, HealthAction } from "./app/health-types.js";
-export type { HealthHistory } from "./app/health-history.js";
-export type { FleetReport } from "./app/health-report.js";
-export type { Alert, AlertKind, AlertSink } from "./app/health-alerts.js";
-export type { HealthDaemon } from "./health/daemon.js";
-export type { AlertOptions, HealthCheckOptions, HealthDaemonOptions } from "./health/facade.js";
-export type { ListInput, InstanceSummary } from "./app/list.js";
-export type { StatusResult, LiveView } from "./app/status.js";
-export type { LogsInput, LogsResult } from "./app/logs.js";
-export type { LifecycleResult } from "./app/lifecycle.js";
-export type { RotateTokenResult } from "./app/rotate-token.js";
-export type { UpgradeInput, UpgradeResult } from "./app/upgrade.js";
-export type { DestroyInput, DestroyResult } from "./app/destroy.js";
-export type { ReconcileInput, ReconcileResult, ReconcileFinding, HostScan } from "./app/reconcile.js";
-export type { PruneResult, PruneEntry, ExpiryAlert } from "./app/prune.js";
+export type { ProvisionInput, ProvisionResult, DryRunResult } from "./app/provision/provision.js";
+export type { FleetHealth } from "./daemon/api.js";
+export type { SweepReport, InstanceHealth, HostHealth, HealthAction } from "./app/health/types.js";
+export type { HealthHistory } from "./app/health/history.js";
+export type { FleetReport } from "./app/health/report.js";
+export type { Alert, AlertKind, AlertSink } from "./app/alerts.js";
+export type { HealthDaemon } from "./daemon/daemon.js";
+export type { AlertOptions, HealthCheckOptions, HealthDaemonOptions } from "./daemon/facade.js";
+export type { ListInput, InstanceSummary } from "./app/lifecycle/list.js";
+export type { StatusResult, LiveView } from "./app/lifecycle/status.js";
+export type { LogsInput, LogsResult } from "./app/lifecycle/logs.js";
+export type { LifecycleResult } from "./app/lifecycle/lifecycle.js";
+export type { RotateTokenResult } from "./app/lifecycle/rotate-token.js";
+export type { UpgradeInput, UpgradeResult } from "./app/lifecycle/upgrade.js";
+export type { DestroyInput, DestroyResult } from "./app/lifecycle/destroy.js";
+export type { ReconcileInput, ReconcileResult, ReconcileFinding, HostScan } from "./app/reconcile/reconcile.js";
+export type { PruneResult, PruneEntry, ExpiryAlert } from "./app/lifecycle/prune.js";
 export type { BackupEntry, BackupInput, BackupResult, PruneBackupsResult, RestoreInput, RestoreResult, BackupTickReport } from "./app/backup/index.js";
 
 export interface FleetOptions {
@@ -150,10 +150,10 @@ export interface Fleet {
 /** Opens the database (migrating it on first use) and returns the fleet facade. */
 export async function createFleet(options: FleetOptions = {}): Promise<Fleet> {
   const env = options.env ?? process.env;
-  const [{ openStore }, hosts] = await Promise.all([import("./store/open.js"), import("./app/hosts.js")]);
+  const [{ openStore }, hosts] = await Promise.all([import("./store/open.js"), import("./app/hosts/hosts.js")]);
   const store = await openStore(options.databaseUrl ?? (env.CLAWFLEET_DATABASE_URL || undefined));
   const connector = await sshConnector(env);
-  const { RunGate, DEFAULT_RUN_LIMITS } = await import("./app/runs/gate.js");
+  const { RunGate, DEFAULT_RUN_LIMITS } = await import("./app/coordination/runs/gate.js");
   const runs = new RunGate({ overall: bound("concurrency", options.concurrency, DEFAULT_RUN_LIMITS.overall), perHost: bound("perHostConcurrency", options.perHostConcurrency, DEFAULT_RUN_LIMITS.perHost) });
   const { httpsProbe } = await import("./remote/https-probe.js");
   const deps: Deps = { store, connector, clock: { now: () => new Date() }, onEvent: options.onEvent ?? (() => {}), actor: options.actor ?? "library", env, runs, https: httpsProbe };
@@ -163,17 +163,17 @@ export async function createFleet(options: FleetOptions = {}): Promise<Fleet> {
       list: () => hosts.listHosts(deps),
       remove: (name) => hosts.removeHost(deps, name),
       rekey: (name, choice) => hosts.rekeyHost(deps, name, choice),
-      set: async (name, input) => (await import("./app/placement/set-host.js")).setHost(deps, name, input),
-      usage: async () => (await import("./app/placement/pick.js")).hostRooms(deps),
+      set: async (name, input) => (await import("./app/hosts/set-host.js")).setHost(deps, name, input),
+      usage: async () => (await import("./app/hosts/pick.js")).hostRooms(deps),
     },
-    provision: async (input) => (await import("./app/idempotency/operations.js")).provisionOnce(deps, input),
+    provision: async (input) => (await import("./app/coordination/idempotency/operations.js")).provisionOnce(deps, input),
     events: {
       list: async (q) => (await import("./app/audit/list.js")).listEvents(deps, q),
       async *follow(q = {}, opts) {
         yield* (await import("./app/audit/follow.js")).followEvents(deps, q, opts);
       },
     },
-    unlock: async (id, opts) => (await import("./app/leases/unlock.js")).unlockInstance(deps, id, opts),
+    unlock: async (id, opts) => (await import("./app/coordination/leases/unlock.js")).unlockInstance(deps, id, opts),
     health: healthMethods(deps),
     ...instanceMethods(deps, env),
     ...backupMethods(deps),
@@ -190,7 +190,7 @@ export async function createFleet(options: FleetOptions = {}): Promise<Fleet> {
 }
 
 function healthMethods(deps: Deps): FleetHealth {
-  const facade = () => import("./health/facade.js");
+  const facade = () => import("./daemon/facade.js");
   return {
     check: async (opts) => (await facade()).check(deps, opts),
     history: async (id, opts) => (await facade()).history(deps, id, opts),
@@ -235,22 +235,22 @@ async function sshConnector(env: NodeJS.ProcessEnv): Promise<Connector> {
 
 function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts" | "provision" | "unlock" | "health" | "events" | "close" | "backup" | "backups" | "restore" | "config" | "testDeploy"> {
   return {
-    list: async (input) => (await import("./app/list.js")).listInstances(deps, input),
-    status: async (id, opts) => (await import("./app/status.js")).instanceStatus(deps, id, opts),
-    logs: async (input) => (await import("./app/logs.js")).instanceLogs(deps, input),
-    stop: async (id) => (await import("./app/lifecycle.js")).stopInstance(deps, id),
-    start: async (id, opts) => (await import("./app/lifecycle.js")).startInstance(deps, id, opts),
-    restart: async (id, opts) => (await import("./app/lifecycle.js")).restartInstance(deps, id, opts),
-    rotateToken: async (id, opts) => (await import("./app/idempotency/operations.js")).rotateTokenOnce(deps, id, opts),
-    upgrade: async (input) => (await import("./app/idempotency/operations.js")).upgradeOnce(deps, input),
-    destroy: async (input) => (await import("./app/idempotency/operations.js")).destroyOnce(deps, input),
-    reconcile: async (input) => (await import("./app/reconcile.js")).reconcile(deps, input),
+    list: async (input) => (await import("./app/lifecycle/list.js")).listInstances(deps, input),
+    status: async (id, opts) => (await import("./app/lifecycle/status.js")).instanceStatus(deps, id, opts),
+    logs: async (input) => (await import("./app/lifecycle/logs.js")).instanceLogs(deps, input),
+    stop: async (id) => (await import("./app/lifecycle/lifecycle.js")).stopInstance(deps, id),
+    start: async (id, opts) => (await import("./app/lifecycle/lifecycle.js")).startInstance(deps, id, opts),
+    restart: async (id, opts) => (await import("./app/lifecycle/lifecycle.js")).restartInstance(deps, id, opts),
+    rotateToken: async (id, opts) => (await import("./app/coordination/idempotency/operations.js")).rotateTokenOnce(deps, id, opts),
+    upgrade: async (input) => (await import("./app/coordination/idempotency/operations.js")).upgradeOnce(deps, input),
+    destroy: async (input) => (await import("./app/coordination/idempotency/operations.js")).destroyOnce(deps, input),
+    reconcile: async (input) => (await import("./app/reconcile/reconcile.js")).reconcile(deps, input),
     async prune(opts = {}) {
-      const { prune } = await import("./app/prune.js");
+      const { prune } = await import("./app/lifecycle/prune.js");
       const url = opts.webhook ?? env.CLAWFLEET_ALERT_WEBHOOK;
       if (!url) return prune(deps, { dryRun: opts.dryRun });
       // The health alert sink delivers (with retries); each announcement waits for its own outcome.
-      const { parseWebhookUrl, webhookSink } = await import("./health/webhook.js");
+      const { parseWebhookUrl, webhookSink } = await import("./daemon/alerts/webhook.js");
       const outcomes = new Map<object, (ok: boolean) => void>();
       const sink = webhookSink(parseWebhookUrl(url), { maxAttempts: 3, onResult: (r) => outcomes.get(r.alert)?.(r.ok) });
       const announce = (alert: Parameters<typeof sink.send>[0]) =>

@@ -24,7 +24,7 @@ const [node0, help, vcCold, vc] = hyperfine([
 ], 20, { CLAWFLEET_CACHE_DIR: cacheDir });
 
 // In-process: what release CI pays beyond node start-up, and the compose step reported apart.
-const { validateConfig } = await import(path.join(repoRoot, "dist/app/validate-config.js"));
+const { validateConfig } = await import(path.join(repoRoot, "dist/app/validate/validate-config.js"));
 await validateConfig({ composeCli: false });
 const inproc = [];
 for (let i = 0; i < 10; i++) inproc.push((await validateConfig({ composeCli: false, cache: false })).durationMs);

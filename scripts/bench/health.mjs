@@ -24,7 +24,7 @@ const dist = (p) => import(path.join(repoRoot, "dist", p));
 const log = (...a) => console.error("[health bench]", ...a);
 
 const [{ createFleet }, { openStore }, { sweepScript }, { wrapCommand }, { SWEEP_TIMEOUT_MS }] = await Promise.all([
-  dist("index.js"), dist("store/open.js"), dist("remote/commands/health.js"), dist("remote/ssh-exec.js"), dist("app/health-host.js"),
+  dist("index.js"), dist("store/open.js"), dist("remote/commands/health.js"), dist("remote/ssh-exec.js"), dist("app/health/host.js"),
 ]);
 const tmp = mkdtempSync(path.join(os.tmpdir(), "cf-bench-health-"));
 const maxHosts = Math.max(MAIN, ...CURVE);

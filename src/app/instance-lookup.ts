@@ -4,7 +4,7 @@ import { inspectInstanceCommand, LABEL_CONFIG_HASH, parseInspect, type InspectRe
 import type { RemoteShell } from "../remote/types.js";
 import type { HostRecord, InstanceRecord } from "../store/types.js";
 import { step } from "./events.js";
-import { targetOf } from "./hosts.js";
+import { targetOf } from "./hosts/hosts.js";
 import type { Deps } from "./ports.js";
 
 export interface Located {

@@ -2,7 +2,7 @@ import type { HttpsProbe, RemoteShell, SshTarget } from "../remote/types.js";
 export type { HttpsProbe, HttpsRequest, HttpsResponse } from "../remote/types.js";
 import type { Store } from "../store/types.js";
 import type { EventSink } from "./events.js";
-import type { RunGate } from "./runs/gate.js";
+import type { RunGate } from "./coordination/runs/gate.js";
 
 /** SSH as the use cases need it. The wiring in src/index.ts backs it with the pooled ssh2 transport. */
 export interface Connector {

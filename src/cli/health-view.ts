@@ -1,7 +1,7 @@
 import pc from "picocolors";
-import type { HealthHistory } from "../app/health-history.js";
-import { reportLine, type FleetReport } from "../app/health-report.js";
-import type { SweepReport } from "../app/health-types.js";
+import type { HealthHistory } from "../app/health/history.js";
+import { reportLine, type FleetReport } from "../app/health/report.js";
+import type { SweepReport } from "../app/health/types.js";
 import type { BackupTickReport } from "../app/backup/index.js";
 import { formatMs } from "./output.js";
 import { table } from "./table.js";

@@ -1,8 +1,8 @@
 import pc from "picocolors";
-import type { InstanceSummary } from "../app/list.js";
-import type { StatusResult } from "../app/status.js";
-import type { ReconcileResult } from "../app/reconcile.js";
-import type { PruneResult } from "../app/prune.js";
+import type { InstanceSummary } from "../app/lifecycle/list.js";
+import type { StatusResult } from "../app/lifecycle/status.js";
+import type { ReconcileResult } from "../app/reconcile/reconcile.js";
+import type { PruneResult } from "../app/lifecycle/prune.js";
 import { table } from "./table.js";
 
 /** 90 → "1m30s", 200000 → "2d7h": the two largest units. */

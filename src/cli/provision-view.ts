@@ -1,5 +1,5 @@
 import pc from "picocolors";
-import type { DryRunResult, ProvisionResult } from "../app/provision.js";
+import type { DryRunResult, ProvisionResult } from "../app/provision/provision.js";
 import { formatMs } from "./output.js";
 
 export function humanProvision(r: ProvisionResult): string {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { addHost, rekeyHost } from "../../src/app/hosts.js";
+import { addHost, rekeyHost } from "../../src/app/hosts/hosts.js";
 import type { Connector, Deps } from "../../src/app/ports.js";
 import { RemoteCommandError } from "../../src/errors.js";
 import { connectSsh, type SshConnection } from "../../src/remote/index.js";

@@ -1,10 +1,10 @@
 import { checkCustomerId } from "../../domain/ids.js";
 import { ClawfleetError, ConflictError } from "../../errors.js";
-import { destroyInstance } from "../destroy.js";
+import { destroyInstance } from "../lifecycle/destroy.js";
 import { step } from "../events.js";
 import { messageOf } from "../instance-lookup.js";
 import type { Deps } from "../ports.js";
-import { provision, type ProvisionResult } from "../provision.js";
+import { provision, type ProvisionResult } from "../provision/provision.js";
 import { hashStream, openPlain } from "./archive.js";
 import { restoreInPlace, verifiedBackup } from "./restore.js";
 

@@ -2,7 +2,7 @@ import { isOverdue } from "../../domain/backup-schedule.js";
 import type { Plans } from "../../domain/plans.js";
 import type { BackupRecord } from "../../store/backup-types.js";
 import type { InstanceRecord } from "../../store/types.js";
-import { LIVE_STATUSES } from "../leases/instance.js";
+import { LIVE_STATUSES } from "../coordination/leases/instance.js";
 import type { Deps } from "../ports.js";
 
 /** An instance's backups at a glance, for `status`. */

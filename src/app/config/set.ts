@@ -4,13 +4,13 @@ import { apiKeyFingerprint } from "../../domain/secrets.js";
 import { checkChanges, keptSettings, parseStoredSettings, storeSettings, type Settings } from "../../domain/settings.js";
 import { ENV_SAFE_RE } from "../../render/helpers.js";
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
-import { desiredFor, loadPlansFor } from "../desired.js";
-import { audit } from "../hosts.js";
+import { desiredFor, loadPlansFor } from "../provision/desired.js";
+import { audit } from "../hosts/hosts.js";
 import { connect, mustGetInstance } from "../instance-lookup.js";
-import { withInstanceLease } from "../leases/instance.js";
-import { reprovision } from "../reprovision.js";
-import { withRunSlot } from "../runs/gate.js";
-import { UPGRADABLE, assertUpgradable, recordRollback } from "../upgrade.js";
+import { withInstanceLease } from "../coordination/leases/instance.js";
+import { reprovision } from "../provision/reprovision.js";
+import { withRunSlot } from "../coordination/runs/gate.js";
+import { UPGRADABLE, assertUpgradable, recordRollback } from "../lifecycle/upgrade.js";
 import type { Deps } from "../ports.js";
 
 export interface ConfigSetInput {

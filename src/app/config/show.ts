@@ -3,9 +3,9 @@ import { parseStoredSettings } from "../../domain/settings.js";
 import { envViewCommand, parseEnvView, type EnvView } from "../../remote/commands/env-view.js";
 import { CARRIED_KEYS } from "../../remote/commands/stage.js";
 import type { PortSet } from "../../domain/ports.js";
-import { tryDesired } from "../desired.js";
+import { tryDesired } from "../provision/desired.js";
 import { connect, messageOf, mustGetInstance } from "../instance-lookup.js";
-import { instanceStatus, type StatusResult } from "../status.js";
+import { instanceStatus, type StatusResult } from "../lifecycle/status.js";
 import { step } from "../events.js";
 import type { Deps } from "../ports.js";
 

@@ -1,9 +1,9 @@
 import { proxyPaths } from "../../domain/proxy-paths.js";
 import { reloadFailed, removeSitesCommand } from "../../remote/commands/ingress.js";
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
-import type { Finding } from "../reconcile-classify.js";
+import type { Finding } from "../reconcile/classify.js";
 import type { Deps } from "../ports.js";
-import { audit, targetOf } from "../hosts.js";
+import { audit, targetOf } from "../hosts/hosts.js";
 
 const HAS_SITE = new Set(["healthy", "unhealthy", "quarantined", "stopped"]);
 

@@ -1,7 +1,7 @@
 import type { InstanceStatus } from "../../store/types.js";
 import { overdueBackups } from "../backup/summary.js";
-import { loadPlansFor } from "../desired.js";
-import { LIVE_STATUSES } from "../leases/instance.js";
+import { loadPlansFor } from "../provision/desired.js";
+import { LIVE_STATUSES } from "../coordination/leases/instance.js";
 import type { Deps } from "../ports.js";
 
 export const INSTANCE_STATUSES: InstanceStatus[] = ["provisioning", "healthy", "unhealthy", "failed", "stopped", "quarantined"];

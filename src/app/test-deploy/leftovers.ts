@@ -1,7 +1,7 @@
 import { isTestId } from "../../domain/ids.js";
 import { parseOwner } from "../../store/lease-owner.js";
 import type { InstanceRecord } from "../../store/types.js";
-import { isDeadLocalOwner } from "../leases/holder.js";
+import { isDeadLocalOwner } from "../coordination/leases/holder.js";
 import type { Deps } from "../ports.js";
 
 /** The Event a test-deploy run records first; its detail names the run's process (`run <owner>`). */

@@ -4,8 +4,8 @@ import { parse } from "yaml";
 import type { IngressConfig } from "../../domain/plans.js";
 import { renderProxyFiles, renderSite, streamCloseDelay } from "../../render/ingress.js";
 import { SAMPLE_GATEWAY_TOKEN, SAMPLE_SESSION_SECRET } from "../../render/sample.js";
-import type { CheckResult } from "../validate-config-plan.js";
-import { runTool } from "../validate-config-tools.js";
+import type { CheckResult } from "./plan.js";
+import { runTool } from "./tools.js";
 
 const SAMPLE_ROOT = "/opt/clawfleet";
 const SAMPLE_CUSTOMER = "sample-site";

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import type { ShellcheckComment } from "../validate-config-tools.js";
+import type { ShellcheckComment } from "./tools.js";
 
 /**
  * shellcheck's findings for an exact script, kept by content: the same bytes checked by the same

@@ -1,6 +1,6 @@
 import path from "node:path";
 import pc from "picocolors";
-import type { CheckResult, ValidateConfigReport } from "../../app/validate-config.js";
+import type { CheckResult, ValidateConfigReport } from "../../app/validate/validate-config.js";
 import { formatMs } from "../output.js";
 
 const MARK = { pass: pc.green("✓"), fail: pc.red("✗"), skip: pc.yellow("–") } as const;

@@ -22,7 +22,7 @@ export function registerValidateConfig(program: Command, run: Runner): void {
     );
 }
 
-type ValidateConfigModule = typeof import("../../app/validate-config.js");
+type ValidateConfigModule = typeof import("../../app/validate/validate-config.js");
 
 /** The bundled use case (dist/validate-config.bundle.js, one file) when built; the modules when run from src/. */
 async function loadValidateConfig(): Promise<ValidateConfigModule> {
@@ -30,6 +30,6 @@ async function loadValidateConfig(): Promise<ValidateConfigModule> {
     return (await import(new URL("../../validate-config.bundle.js", import.meta.url).href)) as ValidateConfigModule;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw err;
-    return import("../../app/validate-config.js");
+    return import("../../app/validate/validate-config.js");
   }
 }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Deps } from "../../../src/app/ports.js";
 import type { FleetEvent } from "../../../src/app/events.js";
-import { desiredFor } from "../../../src/app/desired.js";
+import { desiredFor } from "../../../src/app/provision/desired.js";
 import { loadPlans } from "../../../src/domain/plans.js";
 import type { ExecOptions } from "../../../src/remote/types.js";
 import { memoryStore } from "../../fakes/memory-store.js";

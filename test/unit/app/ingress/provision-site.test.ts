@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { provision, type DryRunResult, type ProvisionResult } from "../../../../src/app/provision.js";
+import { provision, type DryRunResult, type ProvisionResult } from "../../../../src/app/provision/provision.js";
 import type { Deps } from "../../../../src/app/ports.js";
 import type { FleetEvent } from "../../../../src/app/events.js";
 import { ConflictError, InputError, RemoteCommandError } from "../../../../src/errors.js";

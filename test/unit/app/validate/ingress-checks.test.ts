@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { validateConfig } from "../../../../src/app/validate-config.js";
+import { validateConfig } from "../../../../src/app/validate/validate-config.js";
 import { defaultPlansFile, defaultTemplatesDir } from "../../../../src/domain/plans.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cf-validate-ingress-"));

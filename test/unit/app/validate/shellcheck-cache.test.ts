@@ -2,7 +2,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { validateConfig } from "../../../../src/app/validate-config.js";
+import { validateConfig } from "../../../../src/app/validate/validate-config.js";
 import { defaultTemplatesDir } from "../../../../src/domain/plans.js";
 
 const work = mkdtempSync(path.join(os.tmpdir(), "cf-validate-cache-"));
