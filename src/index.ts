@@ -249,19 +249,12 @@ function instanceMethods(deps: Deps, env: NodeJS.ProcessEnv): Omit<Fleet, "hosts
       const { prune } = await import("./app/lifecycle/prune.js");
       const url = opts.webhook ?? env.CLAWFLEET_ALERT_WEBHOOK;
       if (!url) return prune(deps, { dryRun: opts.dryRun });
-      // The health alert sink delivers (with retries); each announcement waits for its own outcome.
-      const { parseWebhookUrl, webhookSink } = await import("./daemon/alerts/webhook.js");
-      const outcomes = new Map<object, (ok: boolean) => void>();
-      const sink = webhookSink(parseWebhookUrl(url), { maxAttempts: 3, onResult: (r) => outcomes.get(r.alert)?.(r.ok) });
-      const announce = (alert: Parameters<typeof sink.send>[0]) =>
-        new Promise<void>((resolve, reject) => {
-          outcomes.set(alert, (ok) => (ok ? resolve() : reject(new Error("webhook delivery failed"))));
-          sink.send(alert);
-        });
+      const { announcingWebhook } = await import("./daemon/alerts/announce.js");
+      const { announce, close } = announcingWebhook(url);
       try {
         return await prune(deps, { dryRun: opts.dryRun, announce });
       } finally {
-        sink.close();
+        close();
       }
     },
   };
