@@ -42,8 +42,6 @@ export type FleetEvent =
 
 export type EventSink = (event: FleetEvent) => void;
 
-export const noopSink: EventSink = () => {};
-
 /** Runs `fn` as a named step, emitting start/done/fail with timings. */
 export async function step<T>(
   sink: EventSink,

@@ -19,8 +19,6 @@ export interface Clock {
   now(): Date;
 }
 
-export const systemClock: Clock = { now: () => new Date() };
-
 /** Everything a use case may touch. Tests pass fakes from test/fakes/. */
 export interface Deps {
   store: Store;

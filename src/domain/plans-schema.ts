@@ -172,4 +172,3 @@ export const plansFileSchema = z.strictObject({
 
 export type PlansFile = z.infer<typeof plansFileSchema>;
 export type RawPlan = PlansFile["plans"][string];
-export type RawDefaults = PlansFile["defaults"];

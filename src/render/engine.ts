@@ -32,11 +32,6 @@ export function getEngine(dir: string): TemplateEngine {
   return engine;
 }
 
-/** Forgets cached templates, e.g. after editing files in a long-lived process. */
-export function clearTemplateCache(): void {
-  engines.clear();
-}
-
 function createEngine(dir: string): TemplateEngine {
   const hb = Handlebars.create();
   hb.registerHelper(handlebarsHelpers);

@@ -17,21 +17,3 @@ export function composeScript(root: string, customerId: string, body: string): s
     body,
   ].join("\n");
 }
-
-/** Restarts the instance's container, or brings it up again if it is gone. */
-export function restartCommand(root: string, customerId: string): string {
-  return composeScript(root, customerId, "if [ -n \"$(cfc ps -q)\" ]; then cfc restart; else cfc up -d --remove-orphans; fi");
-}
-
-export function stopCommand(root: string, customerId: string): string {
-  return composeScript(root, customerId, "cfc stop");
-}
-
-export function startCommand(root: string, customerId: string): string {
-  return composeScript(root, customerId, "cfc up -d --remove-orphans");
-}
-
-/** Removes containers and network; the data volume too unless keepData. */
-export function downCommand(root: string, customerId: string, keepData: boolean): string {
-  return composeScript(root, customerId, keepData ? "cfc down --remove-orphans" : "cfc down -v --remove-orphans");
-}

@@ -35,7 +35,6 @@ const INSPECT_IDS = `if [ -n "$ids" ]; then docker inspect --format ${shq("conta
 
 export const LABEL_MANAGED = "io.clawfleet.managed";
 export const LABEL_CUSTOMER = "io.clawfleet.customer";
-export const LABEL_PLAN = "io.clawfleet.plan";
 export const LABEL_CONFIG_HASH = "io.clawfleet.config-hash";
 export const LABEL_PROJECT = "com.docker.compose.project";
 export const LABEL_WORKING_DIR = "com.docker.compose.project.working_dir";
