@@ -8,7 +8,12 @@ SBX_ROOT=/srv/clawfleet-sandbox
 SBX_MAX=100
 STATE=${CLAWFLEET_SANDBOX_DIR:-$REPO/.sandbox}
 
-die() { echo "sandbox: $*" >&2; exit 1; }
+# The reason also goes to <state>/last-error, for the test suite's setup to quote.
+die() {
+  echo "sandbox: $*" >&2
+  if [ -d "$STATE" ]; then echo "$*" >"$STATE/last-error" 2>/dev/null || true; fi
+  exit 1
+}
 
 host_name() { echo "sbx-$1"; }
 host_dir() { echo "$STATE/sbx-$1"; }
@@ -98,4 +103,21 @@ ensure_user() {
 ensure_client_key() {
   [ -f "$STATE/id_ed25519" ] ||
     ssh-keygen -q -t ed25519 -N '' -C clawfleet-sandbox-client -f "$STATE/id_ed25519"
+}
+
+# Refuses, naming the holder and the fix, when something else listens on ADDR:PORT. Usually that
+# is another clone's sandbox (its own state dir, the same 127.0.1.i addresses): one at a time.
+claim_address() { # addr:port
+  local line pid cmd other
+  line=$(ss -Hltnp 2>/dev/null | awk -v a="$1" '$4 == a' | head -n 1)
+  [ -n "$line" ] || return 0
+  pid=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' <<<"$line" | head -n 1)
+  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
+  other=$(sed -n 's#.* -f \(/[^ ]*\)/sbx-[0-9]*/.*#\1#p' <<<"$cmd")
+  if [ -n "$other" ] && [ "$other" != "$STATE" ]; then
+    die "$1 is in use by another sandbox, $other (sshd pid $pid). One sandbox at a time can use" \
+      "these addresses. Stop it first with \`CLAWFLEET_SANDBOX_DIR=$other bash scripts/sandbox stop\`" \
+      "(or \`bash scripts/sandbox stop\` in its clone), then run this again."
+  fi
+  die "$1 is in use by pid ${pid:-?} (${cmd:-unknown command}). Stop that process, then run this again."
 }

@@ -65,6 +65,7 @@ ensure_sshd() { # dir config-text
     stop_pid "$pid"
   fi
   /usr/sbin/sshd -t -f "$dir/sshd_config" || die "invalid sshd config $dir/sshd_config"
+  claim_address "$(sed -n 's/^ListenAddress //p' "$dir/sshd_config")"
   rm -f "$dir/sshd.pid"
   /usr/sbin/sshd -f "$dir/sshd_config" -E "$dir/sshd.log" 9>&- ||
     die "sshd in $dir failed to start: $(tail -n 3 "$dir/sshd.log")"

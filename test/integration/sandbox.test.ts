@@ -5,7 +5,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { describeSandbox, knownHostsLine, repoRoot, sandboxHosts, sh, shOk, sshFlags } from "./sandbox.js";
+import { describeSandbox, knownHostsLine, repoRoot, runSandbox, sandboxDir, sandboxHosts, sh, shOk, sshFlags } from "./sandbox.js";
 
 const IMAGE = "clawfleet-test-gateway";
 // Not io.clawfleet.managed: health sweeps in other tests must never see these containers.
@@ -158,3 +158,48 @@ function firstData(port: number): Promise<string> {
     s.once("error", fail);
   });
 }
+
+describeSandbox("sandbox clean-up and clones", () => {
+  const other = mkdtempSync(join(tmpdir(), "cf-sandbox-other-"));
+  const containers = { before: "cf-restore-test-before", after: "cf-restore-test-after" };
+  const labels = (project: string) => `--label io.clawfleet.managed=true --label com.docker.compose.project=${project}`;
+  afterAll(async () => {
+    await sh(`docker rm -f ${containers.before} ${containers.after}; docker volume rm ${containers.after}_data`);
+    await sh(`CLAWFLEET_SANDBOX_DIR='${other}' '${repoRoot}/scripts/sandbox' stop`);
+    rmSync(other, { recursive: true, force: true });
+  });
+
+  it("refuses a second clone's sandbox on the same addresses, naming the one in use and how to stop it", async () => {
+    const h1 = sandboxHosts()[0]!;
+    const r = await sh(`CLAWFLEET_SANDBOX_DIR='${other}' '${repoRoot}/scripts/sandbox' start 1`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${h1.directAddress}:${h1.directPort} is in use by another sandbox, ${sandboxDir}`);
+    expect(r.stderr).toContain(`CLAWFLEET_SANDBOX_DIR=${sandboxDir} bash scripts/sandbox stop`);
+    expect(r.stderr).not.toMatch(/Address already in use/);
+    // The sandbox in use is untouched.
+    expect((await runSandbox(["status", "3"])).code).toBe(0);
+  });
+
+  it("restore stops and removes what started after the snapshot, and keeps what was there", async () => {
+    const index = Number(sandboxHosts()[1]!.name.replace(/\D+/g, ""));
+    await shOk(`docker create --name ${containers.before} ${labels(containers.before)} ${IMAGE}:1.0 >/dev/null`);
+    const snapshot = join(other, "snapshot");
+    writeFileSync(snapshot, await shOk(`'${repoRoot}/scripts/sandbox' snapshot`));
+    expect((await runSandbox(["weak", String(index)])).code).toBe(0);
+    await shOk(`docker volume create ${labels(containers.after)} ${containers.after}_data >/dev/null`);
+    await shOk(`docker create --name ${containers.after} ${labels(containers.after)} -v ${containers.after}_data:/data ${IMAGE}:1.0 >/dev/null`);
+    const listening = () => shOk(`ss -Hltn 'sport = :2223'`);
+    expect(await listening()).toContain(`127.0.1.${index}:2223`);
+
+    const r = await runSandbox(["restore", snapshot]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("removed 1 container(s)");
+    expect(await listening()).not.toContain(`127.0.1.${index}:2223`);
+    expect(await shOk(`'${repoRoot}/scripts/sandbox' snapshot`)).not.toContain(`weak ${index}`);
+    const names = await shOk(`docker ps -a --format '{{.Names}}'`);
+    expect(names).toContain(containers.before);
+    expect(names).not.toContain(containers.after);
+    expect(await shOk(`docker volume ls -q`)).not.toContain(`${containers.after}_data`);
+    expect((await runSandbox(["status", "3"])).code, "the hosts that were up stay up").toBe(0);
+  });
+});

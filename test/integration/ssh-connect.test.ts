@@ -56,7 +56,9 @@ describeSandbox("SSH connect against the sandbox", () => {
     expect(started.code, started.stderr).toBe(0);
     const weak = JSON.parse(readFileSync(join(sandboxDir, `sbx-${index}`, "weak", "weak.json"), "utf8"));
     const weakTarget = { ...target(), name: weak.name, address: weak.address, port: weak.port, hostKey: weak.fingerprint };
-    const err = await connectSsh(weakTarget).catch((e) => e);
+    const err = await connectSsh(weakTarget)
+      .catch((e) => e)
+      .finally(() => runSandbox(["weak", String(index), "--stop"]));
     expect(err).toBeInstanceOf(RemoteCommandError);
     expect(err.step).toBe("connect");
     expect(err.message).toMatch(/^SSH handshake with .* failed: .*no matching/);
