@@ -4,7 +4,7 @@ import { healthSweep } from "../app/health/sweep.js";
 import type { SweepOptions, SweepReport } from "../app/health/types.js";
 import type { Deps } from "../app/ports.js";
 import type { PruneResult } from "../app/lifecycle/prune.js";
-import { defaultPlansFile, loadPlans } from "../domain/plans.js";
+import { loadPlansFor } from "../app/input.js";
 import { startHealthDaemon, type DaemonOptions, type HealthDaemon } from "./daemon.js";
 import { checkCron } from "./scheduler.js";
 import type { BackupTickReport } from "../app/backup/index.js";
@@ -69,13 +69,13 @@ export async function report(deps: Deps, opts: AlertOptions = {}): Promise<Fleet
 }
 
 export async function prune(deps: Deps, retentionMs?: number): Promise<number> {
-  const plans = await loadPlans(defaultPlansFile(deps.env));
+  const plans = await loadPlansFor(deps);
   return pruneHealthHistory(deps, retentionMs ?? plans.health.retentionMs);
 }
 
 /** Starts the daemon; its `stop()` also flushes pending alerts (bounded). Closing connections is the caller's `fleet.close()`. */
 export async function daemon(deps: Deps, opts: HealthDaemonOptions = {}): Promise<RunningDaemon> {
-  const plans = await loadPlans(opts.sweep?.plansFile ?? defaultPlansFile(deps.env));
+  const plans = await loadPlansFor(deps, opts.sweep?.plansFile);
   const every = checkCron(opts.every ?? plans.health.sweepSchedule, "--every");
   const daily = checkCron(opts.daily ?? plans.health.reportSchedule, "--daily");
   const { startDaemonMetrics } = opts.metricsListen ? await import("./metrics/index.js") : { startDaemonMetrics: null };

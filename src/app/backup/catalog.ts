@@ -5,8 +5,8 @@ import { checkCustomerId } from "../../domain/ids.js";
 import { DEFAULT_BACKUP_KEEP, type Plans } from "../../domain/plans.js";
 import { defaultBackupDir } from "../../paths.js";
 import type { BackupRecord } from "../../store/backup-types.js";
-import { loadPlansFor } from "../provision/desired.js";
-import { audit } from "../hosts/hosts.js";
+import { loadPlansFor } from "../input.js";
+import { audit } from "../audit/record.js";
 import type { Deps } from "../ports.js";
 
 /** A backup as `backups list` shows it. */

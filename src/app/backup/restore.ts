@@ -7,9 +7,9 @@ import { BACKUP_EXIT, dropStagedCommand, restoreCommand, stageRestoreCommand } f
 import { EXIT_LOCKED } from "../../remote/commands/lifecycle.js";
 import type { BackupRecord } from "../../store/backup-types.js";
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
-import { loadPlansFor } from "../provision/desired.js";
+import { loadPlansFor } from "../input.js";
 import { step } from "../events.js";
-import { audit } from "../hosts/hosts.js";
+import { audit } from "../audit/record.js";
 import { withInstanceLease } from "../coordination/leases/instance.js";
 import { connect, mustGetInstance } from "../instance-lookup.js";
 import type { Deps } from "../ports.js";

@@ -8,7 +8,7 @@ import { step } from "../events.js";
 import { raiseAlert, type AlertSink } from "../alerts.js";
 import { messageOf } from "./host.js";
 import type { HealthAction } from "./types.js";
-import { audit } from "../hosts/hosts.js";
+import { audit } from "../audit/record.js";
 import type { Deps } from "../ports.js";
 
 /** Statuses the health policy owns. Stopped, destroyed, provisioning and failed are never touched. */

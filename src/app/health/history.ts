@@ -1,6 +1,6 @@
 import { NotFoundError } from "../../errors.js";
 import type { HealthCheckRecord } from "../../store/health-types.js";
-import { audit } from "../hosts/hosts.js";
+import { audit } from "../audit/record.js";
 import type { Deps } from "../ports.js";
 
 export interface HealthHistory {

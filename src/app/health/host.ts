@@ -2,7 +2,8 @@ import { HostKeyError } from "../../errors.js";
 import { parseSweep, sweepScript, PROBE_TIMEOUT_S, type SweepOutput, type SweepTarget } from "../../remote/commands/health.js";
 import type { RemoteShell } from "../../remote/types.js";
 import type { HostRecord } from "../../store/types.js";
-import { audit, targetOf } from "../hosts/hosts.js";
+import { targetOf } from "../hosts/hosts.js";
+import { audit } from "../audit/record.js";
 import type { Deps } from "../ports.js";
 
 export type HostProbe =

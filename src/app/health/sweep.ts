@@ -2,7 +2,8 @@ import os from "node:os";
 import { randomBytes } from "node:crypto";
 import pLimit from "p-limit";
 import { decide, type PolicyConfig } from "../../domain/health-policy.js";
-import { defaultPlansFile, loadPlans, type Plans } from "../../domain/plans.js";
+import type { Plans } from "../../domain/plans.js";
+import { loadPlansFor } from "../input.js";
 import { portsForSlot } from "../../domain/ports.js";
 import { NotFoundError } from "../../errors.js";
 import type { NewHealthCheck } from "../../store/health-types.js";
@@ -43,7 +44,7 @@ export function policyOf(plans: Plans, overrides: Partial<PolicyConfig> = {}): P
 export async function healthSweep(deps: Deps, opts: SweepOptions = {}): Promise<SweepReport> {
   const started = Date.now();
   const at = deps.clock.now();
-  const plans = await loadPlans(opts.plansFile ?? defaultPlansFile(deps.env));
+  const plans = await loadPlansFor(deps, opts.plansFile);
   const cfg = policyOf(plans, opts.policy);
   const owner = opts.owner ?? leaseOwnerId();
   const { hosts, rowsOf, skipped } = await scope(deps, opts.customerId);

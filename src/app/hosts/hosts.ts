@@ -7,6 +7,8 @@ import type { RemoteShell, SshTarget, TransferKind } from "../../remote/types.js
 import type { HostRecord } from "../../store/types.js";
 import { step } from "../events.js";
 import type { Deps } from "../ports.js";
+import { audit } from "../audit/record.js";
+import { parseInput } from "../input.js";
 
 export const HOST_NAME_RE = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 
@@ -133,15 +135,4 @@ function keyChoice(hostKey: string | undefined, acceptNew: boolean | undefined, 
     "the host key must be pinned: pass --host-key SHA256:… or, to trust on first use, --accept-new",
     `get the fingerprint out of band with: ssh-keyscan -p ${at.port} ${at.address} | ssh-keygen -lf -`,
   );
-}
-
-export async function audit(deps: Deps, action: string, target: string, outcome: "ok" | "failed" | "refused", detail?: string) {
-  await deps.store.events.record({ actor: deps.actor, action, target, outcome, detail });
-}
-
-export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
-  const res = schema.safeParse(raw);
-  if (res.success) return res.data;
-  const lines = res.error.issues.map((i) => `${i.path.join(".") || "input"}: ${i.message}`);
-  throw new InputError(lines.join("; "));
 }

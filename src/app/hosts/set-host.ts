@@ -1,7 +1,9 @@
 import { z } from "zod";
 import { InputError } from "../../errors.js";
 import type { HostRecord } from "../../store/types.js";
-import { audit, mustGetHost, parseInput } from "./hosts.js";
+import { mustGetHost } from "./hosts.js";
+import { audit } from "../audit/record.js";
+import { parseInput } from "../input.js";
 import type { Deps } from "../ports.js";
 import { hostRooms, type HostRoom } from "./pick.js";
 

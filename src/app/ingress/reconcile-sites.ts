@@ -3,7 +3,8 @@ import { reloadFailed, removeSitesCommand } from "../../remote/commands/ingress.
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
 import type { Finding } from "../reconcile/classify.js";
 import type { Deps } from "../ports.js";
-import { audit, targetOf } from "../hosts/hosts.js";
+import { targetOf } from "../hosts/hosts.js";
+import { audit } from "../audit/record.js";
 
 const HAS_SITE = new Set(["healthy", "unhealthy", "quarantined", "stopped"]);
 

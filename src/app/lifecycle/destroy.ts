@@ -5,7 +5,7 @@ import type { HostRecord, InstanceRecord, InstanceStatus } from "../../store/typ
 import { withRunSlot } from "../coordination/runs/gate.js";
 import { LIVE_STATUSES, withInstanceLease } from "../coordination/leases/instance.js";
 import { step } from "../events.js";
-import { audit } from "../hosts/hosts.js";
+import { audit } from "../audit/record.js";
 import { connect, messageOf, mustGetInstance } from "../instance-lookup.js";
 import type { Deps } from "../ports.js";
 

@@ -4,9 +4,9 @@ import { EXIT_LOCKED, EXIT_NO_FILES, restartInstanceCommand, startInstanceComman
 import type { ExecResult, RemoteShell } from "../../remote/types.js";
 import type { HostRecord, InstanceRecord, InstanceStatus } from "../../store/types.js";
 import { step, type StepName } from "../events.js";
-import { audit } from "../hosts/hosts.js";
+import { audit } from "../audit/record.js";
 import { connect, messageOf, mustGetInstance } from "../instance-lookup.js";
-import { loadPlansFor } from "../provision/desired.js";
+import { loadPlansFor } from "../input.js";
 import { getPlan } from "../../domain/plans.js";
 import { portsForSlot } from "../../domain/ports.js";
 import { withRunSlot } from "../coordination/runs/gate.js";

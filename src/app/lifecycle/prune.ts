@@ -1,6 +1,6 @@
 import pLimit from "p-limit";
 import { destroyInstance } from "./destroy.js";
-import { audit } from "../hosts/hosts.js";
+import { audit } from "../audit/record.js";
 import { messageOf } from "../instance-lookup.js";
 import type { Deps } from "../ports.js";
 

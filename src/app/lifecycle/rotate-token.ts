@@ -2,7 +2,7 @@ import { RemoteCommandError } from "../../errors.js";
 import { generateGatewayToken, sha256Hex } from "../../domain/secrets.js";
 import { parseTokenHash, tokenHashCommand } from "../../remote/commands/stage.js";
 import type { RemoteShell } from "../../remote/types.js";
-import { audit } from "../hosts/hosts.js";
+import { audit } from "../audit/record.js";
 import { connect, mustGetInstance } from "../instance-lookup.js";
 import { reprovision } from "../provision/reprovision.js";
 import { UPGRADABLE, assertUpgradable, recordRollback } from "./upgrade.js";

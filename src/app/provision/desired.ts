@@ -1,8 +1,9 @@
-import { getPlan, loadPlans, defaultPlansFile, type Plans, type PlanSpec } from "../../domain/plans.js";
+import { getPlan, type Plans, type PlanSpec } from "../../domain/plans.js";
 import { portsForSlot, type PortSet } from "../../domain/ports.js";
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
 import { renderFor } from "./remote.js";
 import type { Deps } from "../ports.js";
+import { loadPlansFor } from "../input.js";
 import { effectiveSettings, parseStoredSettings, type Settings } from "../../domain/settings.js";
 
 /** The hash ignores secrets, so a placeholder token yields the real desired hash. */
@@ -14,10 +15,6 @@ export interface Desired {
   /** The .env's settable variables: the stored values the plan accepts, else its defaults. */
   settings: Settings;
   configHash: string;
-}
-
-export function loadPlansFor(deps: Deps, plansFile?: string): Promise<Plans> {
-  return loadPlans(plansFile ?? defaultPlansFile(deps.env));
 }
 
 /** What the instance's files would be rendered as now, from the current plans and templates. */

@@ -8,10 +8,12 @@ import { slotTaken } from "../../store/claim-rules.js";
 import { EXIT_STAGE_FAILED, stageFilesStdin } from "../../remote/commands/stage-files.js";
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
 import type { RemoteShell } from "../../remote/types.js";
-import { audit, parseInput, targetOf } from "../hosts/hosts.js";
+import { targetOf } from "../hosts/hosts.js";
+import { audit } from "../audit/record.js";
+import { loadPlansFor, parseInput } from "../input.js";
 import { step } from "../events.js";
 import type { Deps } from "../ports.js";
-import { getPlan, loadPlans, defaultPlansFile, type Plans, type PlanSpec } from "../../domain/plans.js";
+import { getPlan, type Plans, type PlanSpec } from "../../domain/plans.js";
 import { checkImageRef } from "../../domain/images.js";
 import { chooseTarget } from "./target.js";
 import { LEASE_POLICY } from "../coordination/leases/heartbeat.js";
@@ -99,7 +101,7 @@ export async function provision(outer: Deps, raw: ProvisionInput, internal: { te
   if (isTestId(customerId) && !internal.testDeploy) {
     throw new InputError(`--customer-id: ids starting with ${TEST_ID_PREFIX} are reserved for \`clawfleet test-deploy\`, whose leftovers are removed automatically`, "choose another customer id");
   }
-  const config = await loadPlans(input.plansFile ?? defaultPlansFile(deps.env));
+  const config = await loadPlansFor(deps, input.plansFile);
   const spec = getPlan(config, input.plan);
   const facts: PlanSpec = { ...spec, image: input.image ? checkImageRef(input.image) : spec.image };
   const subdomain = chooseSubdomain(config, customerId, input.subdomain);

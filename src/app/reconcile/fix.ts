@@ -1,6 +1,7 @@
 import { removeContainersCommand, stopInstanceCommand } from "../../remote/commands/lifecycle.js";
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
-import { audit, targetOf } from "../hosts/hosts.js";
+import { targetOf } from "../hosts/hosts.js";
+import { audit } from "../audit/record.js";
 import { messageOf } from "../instance-lookup.js";
 import { startInstance } from "../lifecycle/lifecycle.js";
 import type { EngineView } from "./classify.js";

@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from "../../../errors.js";
 import { describeHolder } from "../../../store/lease-owner.js";
-import { audit } from "../../hosts/hosts.js";
+import { audit } from "../../audit/record.js";
 import type { Deps } from "../../ports.js";
 import { isDeadLocalOwner } from "./holder.js";
 
