@@ -30,8 +30,9 @@ fi
 
 if ! pgrep -x dockerd >/dev/null; then
   echo "starting dockerd (log: /var/log/dockerd.log)" >&2
-  # setsid: the daemon must outlive this script and its caller's process group.
-  setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &
+  # setsid: the daemon must outlive this script and its caller's process group. It runs in / so
+  # that it never holds the caller's checkout as its working directory.
+  (cd / && exec setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null) &
 fi
 
 for _ in $(seq 1 120); do

@@ -26,8 +26,7 @@ const script = fileURLToPath(new URL("../../scripts/sandbox", import.meta.url));
 const stateDir = process.env.CLAWFLEET_SANDBOX_DIR || fileURLToPath(new URL("../../.sandbox", import.meta.url));
 
 export default function setup(project: TestProject): (() => void) | undefined {
-  const [markName, markValue] = runMark.split("=") as [string, string];
-  process.env[markName] = markValue;
+  process.env[RUN_VAR] = runId;
   const snapshot = takeSnapshot();
   const reason = startSandbox();
   project.provide("sandboxUnavailable", reason);
@@ -42,7 +41,10 @@ export default function setup(project: TestProject): (() => void) | undefined {
 function takeSnapshot(): string | null {
   if (process.env.CLAWFLEET_SANDBOX_UNAVAILABLE || process.platform !== "linux" || process.getuid?.() !== 0) return null;
   const run = spawnSync("bash", [script, "snapshot"], { encoding: "utf8", timeout: 60_000 });
-  if (run.status !== 0) return null;
+  if (run.status !== 0) {
+    process.stderr.write(`scripts/sandbox snapshot failed (${run.signal ?? `exit ${run.status}`}): ${run.stderr.trim()}; this run will not stop the sandbox it starts\n`);
+    return null;
+  }
   const file = path.join(mkdtempSync(path.join(os.tmpdir(), "cf-sandbox-snapshot-")), "before");
   writeFileSync(file, run.stdout);
   return file;
@@ -78,12 +80,15 @@ function restore(snapshot: string | null): void {
 }
 
 /** Marks every process this run starts (tests, their children), so that strays() finds only those. */
-const runMark = `CLAWFLEET_TEST_RUN=${process.pid}-${Date.now()}`;
+const RUN_VAR = "CLAWFLEET_TEST_RUN";
+/** The machine's Docker Engine: docker-restart.test.ts restarts it, and it must stay up. */
+const ENGINE = /^(dockerd|containerd|containerd-shim.*|docker-proxy|runc)$/;
+const runId = `${process.pid}-${Date.now()}`;
 
 /**
- * Processes this run started that are still alive: they carry runMark and run in this checkout
- * (its scripts, its bin) or use its sandbox state. Not vitest's own, and not the hosts' sshds, which
- * restore() has already stopped or, when they were up before the run, kept.
+ * Processes this run started that are still alive: they carry RUN_VAR=runId and run in this checkout
+ * (its scripts, its bin) or use its sandbox state. Not vitest's own, not the Docker Engine, and not
+ * the hosts' sshds, which restore() has already stopped or, when they were up before the run, kept.
  */
 function strays(): { pid: number; cmd: string }[] {
   const root = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
@@ -101,8 +106,8 @@ function strays(): { pid: number; cmd: string }[] {
     } catch {
       continue;
     }
-    if (state === "Z" || !environ.includes(runMark) || cmd.includes("/vitest/") || cmd.includes("vitest run")) continue;
-    if (/sshd -f \S+\/sbx-\d+\/sshd_config/.test(cmd)) continue;
+    if (state === "Z" || !environ.includes(`${RUN_VAR}=${runId}`) || cmd.includes("/vitest/") || cmd.includes("vitest run")) continue;
+    if (/sshd -f \S+\/sbx-\d+\/sshd_config/.test(cmd) || ENGINE.test(cmd.split(" ")[0]!.split("/").pop()!)) continue;
     let cwd = "";
     try {
       cwd = readlinkSync(`/proc/${pid}/cwd`);
