@@ -66,7 +66,10 @@ export function backupCommand(root: string, customerId: string, o: BackupScriptO
     REBLOCK_FN,
     `spool="$dir/.backup-${o.backupId}.tar"; paused=0; guard=; streamer=; paused_ms=0; pause=${o.pause ? 1 : 0}`,
     `src="$cid":${shq(o.dataPath.replace(/\/+$/, "") + "/.")}`,
-    'cleanup() { if [ "$paused" = 1 ]; then docker unpause "$cid" >/dev/null 2>&1 || true; fi; for g in "$guard" "$streamer"; do if [ -n "$g" ]; then kill -- "-$g" 2>/dev/null || kill "$g" 2>/dev/null || true; fi; done; rm -f "$spool" "$spool.rc" "$spool.fifo" "$spool.sha"; }',
+    // In its own session: a client's abort is TERM, then timeout(1)'s KILL 2 s later to our whole
+    // group, and an unpause that a busy Docker makes slower must not die with us.
+    'unpause() { setsid docker unpause "$cid" >/dev/null 2>&1 </dev/null 9>&- & wait "$!"; }',
+    'cleanup() { if [ "$paused" = 1 ]; then unpause || true; fi; for g in "$guard" "$streamer"; do if [ -n "$g" ]; then kill -- "-$g" 2>/dev/null || kill "$g" 2>/dev/null || true; fi; done; rm -f "$spool" "$spool.rc" "$spool.fifo" "$spool.sha"; }',
     "trap cleanup EXIT",
     "trap 'exit 143' TERM HUP INT PIPE",
     `if [ "$(docker inspect -f '{{.State.Running}}' "$cid")" = true ] && [ "$pause" = 1 ]; then`,
@@ -81,7 +84,7 @@ export function backupCommand(root: string, customerId: string, o: BackupScriptO
     // If the stream dies (a cut connection), stop the copy at once so the pause ends now.
     '  if tail --version 2>/dev/null | grep -q GNU; then { tail -c +1 -s 0.05 --pid="$cp" -f "$spool" | reblock || kill "$cp" 2>/dev/null; } & streamer=$!; fi',
     '  rc=0; wait "$cp" || rc=$?',
-    '  docker unpause "$cid" >/dev/null && paused=0',
+    '  unpause && paused=0',
     // The watchdog leads its own process group (setsid): this ends its sleep too.
     '  kill -- "-$guard" 2>/dev/null || true; guard=',
     "  paused_ms=$(( ($(date +%s%N) - t0) / 1000000 ))",

@@ -22,7 +22,10 @@ describe("backup remote commands", () => {
     expect(script).toContain(`src="$cid":'/home/node/.openclaw/.'`);
     expect(script).toContain('timeout 30 docker cp "$src" - >"$spool"');
     // The unpause precedes the stream: the pause never waits for the network.
-    expect(script.indexOf('docker unpause "$cid" >/dev/null && paused=0')).toBeLessThan(script.indexOf('cat "$spool"'));
+    expect(script.indexOf("unpause && paused=0")).toBeLessThan(script.indexOf('cat "$spool"'));
+    // The unpause outlives the script: an abort's KILL to our group must not cut it short.
+    expect(script).toContain('unpause() { setsid docker unpause "$cid" >/dev/null 2>&1 </dev/null 9>&- & wait "$!"; }');
+    expect(script).toMatch(/cleanup\(\) \{ if \[ "\$paused" = 1 \]; then unpause \|\| true; fi;/);
     expect(script).toMatch(/setsid sh -c 'sleep "\$1"; docker unpause "\$2"' _ 35 "\$cid" .* 9>&- & guard=\$!/);
     expect(script).toContain('kill -- "-$guard"');
     expect(script).toContain("trap cleanup EXIT");
