@@ -4,7 +4,7 @@ import { healthSweep } from "../app/health/sweep.js";
 import type { SweepOptions, SweepReport } from "../app/health/types.js";
 import type { Deps } from "../app/ports.js";
 import type { PruneResult } from "../app/lifecycle/prune.js";
-import { loadPlansFor } from "../app/input.js";
+import { loadPlansFor } from "../domain/plans.js";
 import { startHealthDaemon, type DaemonOptions, type HealthDaemon } from "./daemon.js";
 import { checkCron } from "./scheduler.js";
 import type { BackupTickReport } from "../app/backup/index.js";

@@ -135,6 +135,11 @@ export function parsePlansOrThrow(text: string, file = "plans.yaml"): Plans {
   return plans;
 }
 
+/** plans.yaml for a caller with its own env (a use case's Deps): the given file, else its CLAWFLEET_PLANS, else the shipped one. */
+export function loadPlansFor(from: { env: NodeJS.ProcessEnv }, plansFile?: string): Promise<Plans> {
+  return loadPlans(plansFile ?? defaultPlansFile(from.env));
+}
+
 /** Reads and parses `file`, `CLAWFLEET_PLANS` or the shipped templates/plans.yaml. */
 export async function loadPlans(file: string = defaultPlansFile()): Promise<Plans> {
   let text: string;

@@ -2,10 +2,9 @@ import { readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { toPrune } from "../../domain/backup-schedule.js";
 import { checkCustomerId } from "../../domain/ids.js";
-import { DEFAULT_BACKUP_KEEP, type Plans } from "../../domain/plans.js";
+import { loadPlansFor, DEFAULT_BACKUP_KEEP, type Plans } from "../../domain/plans.js";
 import { defaultBackupDir } from "../../paths.js";
 import type { BackupRecord } from "../../store/backup-types.js";
-import { loadPlansFor } from "../input.js";
 import { audit } from "../audit/record.js";
 import type { Deps } from "../ports.js";
 

@@ -1,13 +1,12 @@
 import { Transform } from "node:stream";
 import { toSeconds } from "../../domain/sizes.js";
 import { portsForSlot } from "../../domain/ports.js";
-import { getPlan } from "../../domain/plans.js";
+import { loadPlansFor, getPlan } from "../../domain/plans.js";
 import { ClawfleetError, ConflictError, InputError, NotFoundError, RemoteCommandError } from "../../errors.js";
 import { BACKUP_EXIT, dropStagedCommand, restoreCommand, stageRestoreCommand } from "../../remote/commands/backup.js";
 import { EXIT_LOCKED } from "../../remote/commands/lifecycle.js";
 import type { BackupRecord } from "../../store/backup-types.js";
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
-import { loadPlansFor } from "../input.js";
 import { step } from "../events.js";
 import { audit } from "../audit/record.js";
 import { withInstanceLease } from "../coordination/leases/instance.js";

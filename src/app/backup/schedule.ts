@@ -1,8 +1,7 @@
 import pLimit from "p-limit";
 import { isDue } from "../../domain/backup-schedule.js";
-import type { Plans } from "../../domain/plans.js";
+import { loadPlansFor, type Plans } from "../../domain/plans.js";
 import type { InstanceRecord } from "../../store/types.js";
-import { loadPlansFor } from "../input.js";
 import { raiseAlert, type AlertSink } from "../alerts.js";
 import { LIVE_STATUSES } from "../coordination/leases/instance.js";
 import { messageOf } from "../instance-lookup.js";

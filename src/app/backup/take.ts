@@ -1,13 +1,12 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
-import { getPlan } from "../../domain/plans.js";
+import { loadPlansFor, getPlan } from "../../domain/plans.js";
 import { ClawfleetError, ConflictError, RemoteCommandError } from "../../errors.js";
 import { defaultBackupDir } from "../../paths.js";
 import { BACKUP_EXIT, backupCommand, parseBackupTrailer } from "../../remote/commands/backup.js";
 import { EXIT_LOCKED } from "../../remote/commands/lifecycle.js";
 import type { BackupRecord } from "../../store/backup-types.js";
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
-import { loadPlansFor } from "../input.js";
 import { step } from "../events.js";
 import { audit } from "../audit/record.js";
 import { withInstanceLease } from "../coordination/leases/instance.js";

@@ -1,11 +1,10 @@
 import { InputError } from "../../errors.js";
-import { getPlan } from "../../domain/plans.js";
+import { loadPlansFor, getPlan } from "../../domain/plans.js";
 import { apiKeyFingerprint } from "../../domain/secrets.js";
 import { checkChanges, keptSettings, parseStoredSettings, storeSettings, type Settings } from "../../domain/settings.js";
 import { ENV_SAFE_RE } from "../../render/helpers.js";
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
 import { desiredFor } from "../provision/desired.js";
-import { loadPlansFor } from "../input.js";
 import { audit } from "../audit/record.js";
 import { connect, mustGetInstance } from "../instance-lookup.js";
 import { withInstanceLease } from "../coordination/leases/instance.js";

@@ -2,7 +2,7 @@ import { formatMs } from "../../domain/health-policy.js";
 import { raiseAlert, type AlertSink } from "../alerts.js";
 import type { Deps } from "../ports.js";
 import type { InstanceRecord } from "../../store/types.js";
-import { loadPlansFor } from "../input.js";
+import { loadPlansFor } from "../../domain/plans.js";
 import { overdueBackups } from "../backup/summary.js";
 
 /** The daily summary of the fleet's health. */

@@ -8,7 +8,7 @@ import type { HostRecord } from "../../store/types.js";
 import { step } from "../events.js";
 import type { Deps } from "../ports.js";
 import { audit } from "../audit/record.js";
-import { parseInput } from "../input.js";
+import { parseInput } from "../../domain/input.js";
 
 export const HOST_NAME_RE = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 

@@ -3,7 +3,7 @@ import { InputError } from "../../errors.js";
 import type { HostRecord } from "../../store/types.js";
 import { mustGetHost } from "./hosts.js";
 import { audit } from "../audit/record.js";
-import { parseInput } from "../input.js";
+import { parseInput } from "../../domain/input.js";
 import type { Deps } from "../ports.js";
 import { hostRooms, type HostRoom } from "./pick.js";
 

@@ -6,8 +6,7 @@ import type { HostRecord, InstanceRecord, InstanceStatus } from "../../store/typ
 import { step, type StepName } from "../events.js";
 import { audit } from "../audit/record.js";
 import { connect, messageOf, mustGetInstance } from "../instance-lookup.js";
-import { loadPlansFor } from "../input.js";
-import { getPlan } from "../../domain/plans.js";
+import { loadPlansFor, getPlan } from "../../domain/plans.js";
 import { portsForSlot } from "../../domain/ports.js";
 import { withRunSlot } from "../coordination/runs/gate.js";
 import { withInstanceLease } from "../coordination/leases/instance.js";

@@ -3,7 +3,7 @@ import { InputError, NotFoundError, RemoteCommandError } from "../../errors.js";
 import { parseDuration } from "../../domain/sizes.js";
 import { EXIT_NO_CONTAINER, logsCommand } from "../../remote/commands/logs.js";
 import { step } from "../events.js";
-import { parseInput } from "../input.js";
+import { parseInput } from "../../domain/input.js";
 import { connect, mustGetInstance } from "../instance-lookup.js";
 import type { Deps } from "../ports.js";
 

@@ -1,12 +1,11 @@
 import { z } from "zod";
 import { ConflictError, RemoteCommandError } from "../../errors.js";
 import { checkImageRef } from "../../domain/images.js";
-import { getPlan, type PlanSpec } from "../../domain/plans.js";
+import { loadPlansFor, getPlan, type PlanSpec } from "../../domain/plans.js";
 import type { HostRecord, InstanceRecord, InstanceStatus } from "../../store/types.js";
 import { desiredFor, type Desired } from "../provision/desired.js";
-import { loadPlansFor } from "../input.js";
 import { audit } from "../audit/record.js";
-import { parseInput } from "../input.js";
+import { parseInput } from "../../domain/input.js";
 import { configState, connect, inspectInstance, mainContainer, messageOf, mustGetInstance } from "../instance-lookup.js";
 import { inspectAfterFailure, reprovision } from "../provision/reprovision.js";
 import { ProvisionScriptError } from "../provision/remote.js";

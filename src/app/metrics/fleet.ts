@@ -1,6 +1,6 @@
 import type { InstanceStatus } from "../../store/types.js";
 import { overdueBackups } from "../backup/summary.js";
-import { loadPlansFor } from "../input.js";
+import { loadPlansFor } from "../../domain/plans.js";
 import { LIVE_STATUSES } from "../coordination/leases/instance.js";
 import type { Deps } from "../ports.js";
 

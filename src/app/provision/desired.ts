@@ -1,9 +1,8 @@
-import { getPlan, type Plans, type PlanSpec } from "../../domain/plans.js";
+import { loadPlansFor, getPlan, type Plans, type PlanSpec } from "../../domain/plans.js";
 import { portsForSlot, type PortSet } from "../../domain/ports.js";
 import type { HostRecord, InstanceRecord } from "../../store/types.js";
 import { renderFor } from "./remote.js";
 import type { Deps } from "../ports.js";
-import { loadPlansFor } from "../input.js";
 import { effectiveSettings, parseStoredSettings, type Settings } from "../../domain/settings.js";
 
 /** The hash ignores secrets, so a placeholder token yields the real desired hash. */

@@ -1,5 +1,5 @@
 import { RemoteCommandError } from "../../errors.js";
-import type { PlanSpec } from "../../domain/plans.js";
+import { loadPlansFor, type PlanSpec } from "../../domain/plans.js";
 import { GATEWAY_TOKEN_RE, generateGatewayToken, sha256Hex } from "../../domain/secrets.js";
 import { parseStage, stageCommand } from "../../remote/commands/stage.js";
 import type { RemoteShell } from "../../remote/types.js";
@@ -7,7 +7,6 @@ import type { HostRecord, InstanceRecord } from "../../store/types.js";
 import { ENV_SAFE_RE } from "../../render/helpers.js";
 import { droppedSettings, parseStoredSettings, type Settings } from "../../domain/settings.js";
 import { desiredFor } from "./desired.js";
-import { loadPlansFor } from "../input.js";
 import { step } from "../events.js";
 import { inspectInstance, mainContainer } from "../instance-lookup.js";
 import { renderFor, runProvisionScript } from "./remote.js";

@@ -11,7 +11,7 @@ import { classifyEngine, type Finding } from "./classify.js";
 import { actInOrder, byCustomer, type EngineGroup } from "./fix.js";
 import type { Deps } from "../ports.js";
 import { classifySites } from "../ingress/reconcile-sites.js";
-import { loadPlansFor } from "../input.js";
+import { loadPlansFor } from "../../domain/plans.js";
 import { parseSiteList } from "../../remote/commands/ingress.js";
 import { findLeftovers } from "../test-deploy/leftovers.js";
 import { destroyInstance } from "../lifecycle/destroy.js";

@@ -1,10 +1,9 @@
 import { newTestId } from "../../domain/ids.js";
 import { makeOwner } from "../../store/lease-owner.js";
 import { destroyInstance } from "../lifecycle/destroy.js";
-import { loadPlansFor } from "../input.js";
 import { mustGetHost } from "../hosts/hosts.js";
 import { audit } from "../audit/record.js";
-import { getPlan, type IngressConfig } from "../../domain/plans.js";
+import { loadPlansFor, getPlan, type IngressConfig } from "../../domain/plans.js";
 import { checkImageRef } from "../../domain/images.js";
 import { connect, messageOf, mustGetInstance } from "../instance-lookup.js";
 import { restartInstance } from "../lifecycle/lifecycle.js";

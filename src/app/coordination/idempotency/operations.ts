@@ -2,7 +2,7 @@ import { apiKeyFingerprint } from "../../../domain/secrets.js";
 import { portsForSlot } from "../../../domain/ports.js";
 import { ConflictError, NotFoundError } from "../../../errors.js";
 import type { InstanceRecord } from "../../../store/types.js";
-import { loadPlansFor } from "../../input.js";
+import { loadPlansFor } from "../../../domain/plans.js";
 import { siteUrls } from "../../ingress/site-plan.js";
 import { LIVE_STATUSES } from "../leases/instance.js";
 import { destroyInstance, type DestroyInput, type DestroyResult } from "../../lifecycle/destroy.js";
