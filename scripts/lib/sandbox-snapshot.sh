@@ -37,7 +37,7 @@ cmd_snapshot() {
 }
 
 cmd_restore() { # snapshot file
-  local file=${1:-} i dir id kind n=0
+  local file=${1:-} i dir
   [ -f "$file" ] || die "restore needs the file \`scripts/sandbox snapshot\` wrote, got '${file}'"
   require_root
   take_lock
@@ -52,14 +52,21 @@ cmd_restore() { # snapshot file
     had "extra ${dir##*/}" || stop_sshd "$dir"
   done
   write_hosts_json "$(cat "$STATE/rtt" 2>/dev/null || echo 0)"
-  timeout 10 docker info >/dev/null 2>&1 || { echo "docker is not running; containers were not checked" >&2; return 0; }
+  remove_docker_except "$file"
+}
+
+# Removes clawfleet's containers, volumes and networks that FILE (a snapshot) does not list;
+# /dev/null removes them all. It says how many containers went.
+remove_docker_except() { # file
+  local id kind n=0
+  timeout 10 docker info >/dev/null 2>&1 || { echo "docker is not running; containers were not removed" >&2; return 0; }
   for id in $(clawfleet_containers); do
-    had "container $id" || { docker rm -f "$id" >/dev/null; n=$((n + 1)); }
+    grep -qxF "container $id" "$1" || { docker rm -f "$id" >/dev/null; n=$((n + 1)); }
   done
   for kind in volume network; do
     for id in $(clawfleet_objects "$kind" | sort -u); do
-      had "$kind $id" || docker "$kind" rm "$id" >/dev/null 2>&1 || true
+      grep -qxF "$kind $id" "$1" || docker "$kind" rm "$id" >/dev/null 2>&1 || true
     done
   done
-  echo "removed $n container(s) started since the snapshot, and their volumes and networks"
+  echo "removed $n container(s), and their volumes and networks"
 }
