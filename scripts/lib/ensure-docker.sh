@@ -30,9 +30,11 @@ fi
 
 if ! pgrep -x dockerd >/dev/null; then
   echo "starting dockerd (log: /var/log/dockerd.log)" >&2
-  # setsid: the daemon must outlive this script and its caller's process group. It runs in / so
-  # that it never holds the caller's checkout as its working directory.
-  (cd / && exec setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null) &
+  # setsid: the daemon must outlive this script and its caller's process group. It runs in / with
+  # a clean environment, as a service manager would start it: it never holds the caller's
+  # checkout as its working directory, nor inherits the caller's variables (secrets included).
+  (cd / && exec env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    setsid nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null) &
 fi
 
 for _ in $(seq 1 120); do

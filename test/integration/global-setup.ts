@@ -81,14 +81,13 @@ function restore(snapshot: string | null): void {
 
 /** Marks every process this run starts (tests, their children), so that strays() finds only those. */
 const RUN_VAR = "CLAWFLEET_TEST_RUN";
-/** The machine's Docker Engine: docker-restart.test.ts restarts it, and it must stay up. */
-const ENGINE = /^(dockerd|containerd|containerd-shim.*|docker-proxy|runc)$/;
 const runId = `${process.pid}-${Date.now()}`;
 
 /**
  * Processes this run started that are still alive: they carry RUN_VAR=runId and run in this checkout
- * (its scripts, its bin) or use its sandbox state. Not vitest's own, not the Docker Engine, and not
- * the hosts' sshds, which restore() has already stopped or, when they were up before the run, kept.
+ * (its scripts, its bin) or use its sandbox state. Not vitest's own, and not the hosts' sshds, which
+ * restore() has already stopped or, when they were up before the run, kept. (A dockerd that
+ * docker-restart.test.ts restarts carries no mark: ensure-docker.sh starts it with a clean env.)
  */
 function strays(): { pid: number; cmd: string }[] {
   const root = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
@@ -107,7 +106,7 @@ function strays(): { pid: number; cmd: string }[] {
       continue;
     }
     if (state === "Z" || !environ.includes(`${RUN_VAR}=${runId}`) || cmd.includes("/vitest/") || cmd.includes("vitest run")) continue;
-    if (/sshd -f \S+\/sbx-\d+\/sshd_config/.test(cmd) || ENGINE.test(cmd.split(" ")[0]!.split("/").pop()!)) continue;
+    if (/sshd -f \S+\/sbx-\d+\/sshd_config/.test(cmd)) continue;
     let cwd = "";
     try {
       cwd = readlinkSync(`/proc/${pid}/cwd`);
